@@ -1,0 +1,132 @@
+"""
+### saas_analytics_daily
+
+The SaaS analytics warehouse, end to end, once a day at 02:00 UTC:
+
+1. **load** — every landing file not yet loaded → `raw.events` (COPY; a file registry makes it exactly-once)
+2. **staging** — type, validate, dedupe by `message_id`; bad lines → `staging.quarantine` with a reason
+3. **core** — incremental star schema (`dim_*`, `fact_*`)
+4. **checks** — Airflow's SQL check operators and `sql/tests/assert_*.sql`; any failure fails the run
+5. **refresh** — the `analytics` materialized views (DAU/WAU/MAU, retention, feature adoption, MRR)
+6. **record** — one row per run in `analytics.pipeline_runs`
+
+A run needs no logical date: the same work happens for a scheduled run, a manual trigger from the UI
+and the first run after a week of downtime (it catches up on every file landed meanwhile).
+All logic lives in `saas_analytics` (`src/`); this file only wires tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
+from airflow.sdk import dag, task
+
+WAREHOUSE_CONN_ID = "saas_warehouse"
+
+
+@dag(
+    dag_id="saas_analytics_daily",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    is_paused_upon_creation=False,
+    doc_md=__doc__,
+    tags=["saas-analytics", "warehouse"],
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+)
+def saas_analytics_daily():
+    """Load → staging → core → checks → refresh analytics → record the run."""
+
+    @task
+    def load(run_id=None) -> dict:
+        """Load every landing file not yet loaded into raw.events."""
+        from saas_analytics import pipeline
+
+        return pipeline.load(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id)
+
+    @task
+    def staging(run_id=None) -> dict:
+        """Type, validate and deduplicate the new raw lines."""
+        from saas_analytics import pipeline
+
+        return pipeline.build_layer(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id, "staging")
+
+    @task
+    def core(run_id=None) -> dict:
+        """Merge the new staged events into the star schema."""
+        from saas_analytics import pipeline
+
+        return pipeline.build_layer(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id, "core")
+
+    @task
+    def data_tests_core(run_id=None) -> dict:
+        """Run sql/tests/assert_{raw,staging,core}_*.sql."""
+        from saas_analytics import pipeline
+
+        return pipeline.check(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id, pipeline.CORE_TEST_LAYERS)
+
+    @task
+    def refresh_analytics(run_id=None) -> dict:
+        """Refresh the analytics materialized views."""
+        from saas_analytics import pipeline
+
+        return pipeline.refresh(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id)
+
+    @task
+    def data_tests_analytics(run_id=None) -> dict:
+        """Run sql/tests/assert_analytics_*.sql (e.g. the MRR roll-forward)."""
+        from saas_analytics import pipeline
+
+        return pipeline.check(
+            pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id, pipeline.ANALYTICS_TEST_LAYERS
+        )
+
+    @task
+    def record_run(run_id=None, dag_run=None) -> dict:
+        """Write the run's summary row to analytics.pipeline_runs."""
+        from saas_analytics import pipeline
+
+        return pipeline.record_run(
+            pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id, dag_run.dag_id,
+            dag_run.logical_date, dag_run.start_date,
+        )
+
+    check_fact_events_columns = SQLColumnCheckOperator(
+        task_id="check_fact_events_columns",
+        conn_id=WAREHOUSE_CONN_ID,
+        table="core.fact_events",
+        column_mapping={
+            "message_id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}},
+            "user_id": {"null_check": {"equal_to": 0}},
+            "event_at": {"null_check": {"equal_to": 0}},
+        },
+    )
+    check_daily_activity_table = SQLTableCheckOperator(
+        task_id="check_daily_activity_table",
+        conn_id=WAREHOUSE_CONN_ID,
+        table="core.fact_daily_user_activity",
+        checks={
+            "positive_counts": {"check_statement": "track_events > 0 and feature_uses <= track_events"},
+            "first_before_last": {"check_statement": "first_event_at <= last_event_at"},
+        },
+    )
+
+    loaded = load()
+    staged = staging()
+    built = core()
+    core_tests = data_tests_core()
+    refreshed = refresh_analytics()
+    loaded >> staged >> built >> [core_tests, check_fact_events_columns, check_daily_activity_table] >> refreshed
+    refreshed >> data_tests_analytics() >> record_run()
+
+
+saas_analytics_daily()

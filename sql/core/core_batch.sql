@@ -1,0 +1,44 @@
+-- grain: one row per staged event not yet in core (temp table for this run)
+create temp table core_batch on commit drop as
+
+with
+
+watermark as (
+    select last_staged_seq
+    from core.watermarks
+    where step = 'core'
+),
+
+staged as (
+    select * from staging.events
+),
+
+final as (
+    select
+        staged.staged_seq,
+        staged.message_id,
+        staged.user_id,
+        staged.event_type,
+        staged.event_name,
+        staged.event_at,
+        staged.event_date,
+        staged.received_at,
+        staged.context ->> 'platform' as platform,
+        case when staged.event_name = 'feature_used' then staged.properties ->> 'feature' end as feature,
+        staged.properties ->> 'document_id' as document_id,
+        staged.properties ->> 'plan' as plan,
+        staged.properties ->> 'billing_period' as billing_period,
+        case
+            when staged.event_name in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                then (staged.properties ->> 'mrr_cents')::bigint
+        end as mrr_cents,
+        staged.properties,
+        staged.traits,
+        staged.file_id,
+        staged.line_no
+    from staged
+    cross join watermark
+    where staged.staged_seq > watermark.last_staged_seq
+)
+
+select * from final;

@@ -1,0 +1,42 @@
+-- grain: one row per message_id; the first valid copy loaded wins
+insert into staging.events (
+    message_id, event_type, event_name, user_id, event_at, event_date, received_at,
+    properties, traits, context, file_id, line_no
+)
+
+with
+
+valid as (
+    select * from stg_batch
+    where reason is null
+),
+
+-- within this batch, the copy from the earliest file and line wins
+first_copies as (
+    select distinct on (message_id) *
+    from valid
+    order by message_id asc, file_id asc, line_no asc
+),
+
+final as (
+    select
+        message_id,
+        event_type,
+        event_name,
+        user_id,
+        event_at,
+        (event_at at time zone 'UTC')::date as event_date,
+        received_at,
+        case when jsonb_typeof(payload -> 'properties') = 'object' then payload -> 'properties' else '{}' end
+            as properties,
+        case when jsonb_typeof(payload -> 'traits') = 'object' then payload -> 'traits' else '{}' end as traits,
+        case when jsonb_typeof(payload -> 'context') = 'object' then payload -> 'context' else '{}' end as context,
+        file_id,
+        line_no
+    from first_copies
+    order by file_id, line_no
+)
+
+select * from final
+-- a copy staged by an earlier run was loaded first, so it keeps winning
+on conflict (message_id) do nothing;

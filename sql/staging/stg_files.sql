@@ -1,0 +1,23 @@
+-- grain: one row per loaded file not yet staged (temp table: fixes this run's input set)
+create temp table stg_files on commit drop as
+
+with
+
+loaded as (
+    select file_id
+    from raw.load_files
+),
+
+staged as (
+    select file_id
+    from staging.staged_files
+),
+
+final as (
+    select loaded.file_id
+    from loaded
+    left join staged on loaded.file_id = staged.file_id
+    where staged.file_id is null
+)
+
+select * from final;

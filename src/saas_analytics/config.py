@@ -1,0 +1,90 @@
+"""All configuration, read once from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+WAREHOUSE_CONN_ID = "saas_warehouse"
+DAG_ID = "saas_analytics_daily"
+
+
+def _path(name: str, default: Path) -> Path:
+    """Read a path from the environment, made absolute."""
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default.resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the project reads; built by `get_settings()`."""
+
+    project_dir: Path
+    data_dir: Path
+    landing_dir: Path
+    pgdata_dir: Path
+    airflow_home: Path
+    database_url: str | None
+    airflow_database_url: str | None
+    warehouse_db: str
+    airflow_db: str
+    reader_role: str
+    reader_password: str | None
+    metabase_url: str | None
+    metabase_api_key: str | None
+    metabase_admin_email: str | None
+    metabase_admin_password: str | None
+
+    @property
+    def embedded(self) -> bool:
+        """True when the project runs its own embedded PostgreSQL server."""
+        return self.database_url is None
+
+    @property
+    def sql_dir(self) -> Path:
+        """Folder holding all warehouse SQL."""
+        return self.project_dir / "sql"
+
+    @property
+    def dags_dir(self) -> Path:
+        """Folder holding the Airflow DAG files."""
+        return self.project_dir / "dags"
+
+
+def _project_dir() -> Path:
+    """The repository root: SAAS_PROJECT_DIR, else the checkout this package lives in, else cwd."""
+    if os.environ.get("SAAS_PROJECT_DIR"):
+        return Path(os.environ["SAAS_PROJECT_DIR"]).resolve()
+    here = Path(__file__).resolve().parents[2]
+    if (here / "sql").is_dir() and (here / "dags").is_dir():
+        return here
+    return Path.cwd().resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the settings from the environment; `.env` in the project folder fills gaps."""
+    project_dir = _project_dir()
+    load_dotenv(project_dir / ".env", override=False)
+    data_dir = _path("DATA_DIR", project_dir / "data")
+    return Settings(
+        project_dir=project_dir,
+        data_dir=data_dir,
+        landing_dir=_path("LANDING_DIR", data_dir / "landing"),
+        pgdata_dir=_path("WAREHOUSE_PGDATA", data_dir / "postgres"),
+        airflow_home=_path("AIRFLOW_HOME", data_dir / "airflow"),
+        database_url=os.environ.get("DATABASE_URL") or None,
+        airflow_database_url=os.environ.get("AIRFLOW_DATABASE_URL") or None,
+        warehouse_db=os.environ.get("WAREHOUSE_DB", "warehouse"),
+        airflow_db=os.environ.get("AIRFLOW_DB", "airflow"),
+        reader_role=os.environ.get("ANALYTICS_READER_ROLE", "analytics_reader"),
+        reader_password=os.environ.get("ANALYTICS_READER_PASSWORD") or None,
+        metabase_url=os.environ.get("METABASE_URL") or None,
+        metabase_api_key=os.environ.get("METABASE_API_KEY") or None,
+        metabase_admin_email=os.environ.get("METABASE_ADMIN_EMAIL") or None,
+        metabase_admin_password=os.environ.get("METABASE_ADMIN_PASSWORD") or None,
+    )

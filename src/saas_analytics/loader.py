@@ -1,0 +1,325 @@
+"""Loader: landing JSON Lines files → raw.events with COPY, exactly once per file, with a load audit."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import re
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+LANDING_PATTERNS = ("*.jsonl.gz", "*.jsonl")
+BLOCK_BYTES = 4 << 20
+# COPY in CSV mode with delimiter and quote set to bytes that valid JSON text never contains raw:
+# each line then arrives as one untouched field, with no escaping work per character.
+DELIM, QUOTE = b"\x02", b"\x01"
+COPY_SQL = (
+    "copy raw.events (file_id, line_no, payload) from stdin "
+    "with (format csv, delimiter e'\\x02', quote e'\\x01'{on_error})"
+)
+SKIPPED_ROW = re.compile(r"skipping row due to data type incompatibility at line (\d+)")
+LOADER_LOCK = 4_242_001
+
+
+class LoadError(RuntimeError):
+    """One or more landing files could not be loaded; the message names each file and the fix."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one landing file."""
+
+    file_name: str
+    status: str  # loaded | skipped | failed
+    lines_read: int = 0
+    lines_loaded: int = 0
+    lines_rejected: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class LoadReport:
+    """What one loader invocation did."""
+
+    batch_id: int
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> list[FileResult]:
+        """Files loaded in this batch."""
+        return [f for f in self.files if f.status == "loaded"]
+
+    @property
+    def failed(self) -> list[FileResult]:
+        """Files that could not be loaded."""
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def lines_loaded(self) -> int:
+        """Lines stored in raw.events by this batch."""
+        return sum(f.lines_loaded for f in self.files)
+
+    @property
+    def lines_rejected(self) -> int:
+        """Lines kept in raw.rejected_lines by this batch."""
+        return sum(f.lines_rejected for f in self.files)
+
+
+def landing_files(landing_dir: Path) -> list[Path]:
+    """Every landing file, in load order (by file name, which starts with the UTC day)."""
+    found = {p for pattern in LANDING_PATTERNS for p in Path(landing_dir).glob(pattern) if p.is_file()}
+    return sorted(found, key=lambda p: p.name)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes as stored (compressed or not)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_text(path: Path):
+    """Open a landing file as a binary stream of JSON Lines, gunzipping when needed."""
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+
+
+def iter_line_blocks(path: Path) -> Iterator[list[bytes]]:
+    """Yield the file's lines (without newline) in blocks of a few MB."""
+    with _open_text(path) as fh:
+        tail = b""
+        while True:
+            chunk = fh.read(BLOCK_BYTES)
+            if not chunk:
+                break
+            lines = (tail + chunk).split(b"\n")
+            tail = lines.pop()
+            yield lines
+        if tail:
+            yield [tail]
+
+
+def json_reason(line: bytes) -> str:
+    """Why a line is not acceptable JSON text, in the words of Python's parser."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    if not text.strip():
+        return "empty line"
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    return "rejected by PostgreSQL jsonb input (e.g. a \\u0000 escape or an out-of-range number)"
+
+
+def _screen(line: bytes) -> bool:
+    """True when a line can go to COPY as is (UTF-8, no raw COPY control bytes, not blank)."""
+    if DELIM in line or QUOTE in line or not line.strip():
+        return False
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _copy_file(
+    cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool
+) -> tuple[int, array, dict[int, bytes]]:
+    """COPY a file's lines into raw.events; return (lines read, line_no per COPY row, lines held back)."""
+    sent = array("i")
+    held: dict[int, bytes] = {}
+    prefix = b"%d" % file_id + DELIM
+    line_no = 0
+    on_error = ", on_error ignore, log_verbosity verbose" if not strict_json else ""
+    with cur.copy(COPY_SQL.format(on_error=on_error)) as copy:
+        for lines in iter_line_blocks(path):
+            start = line_no + 1
+            line_no += len(lines)
+            block = b"\n".join(lines)
+            clean = DELIM not in block and QUOTE not in block
+            if clean:
+                try:
+                    block.decode("utf-8")
+                except UnicodeDecodeError:
+                    clean = False
+            numbers = range(start, line_no + 1)
+            if clean and not strict_json and all(lines):
+                rows = [prefix + b"%d" % n + DELIM + line for n, line in zip(numbers, lines, strict=True)]
+                sent.extend(numbers)
+            else:
+                rows = []
+                for n, line in zip(numbers, lines, strict=True):
+                    if _screen(line) and (not strict_json or _is_json(line)):
+                        rows.append(prefix + b"%d" % n + DELIM + line)
+                        sent.append(n)
+                    else:
+                        held[n] = line
+            if rows:
+                copy.write(b"\n".join(rows) + b"\n")
+    return line_no, sent, held
+
+
+def _is_json(line: bytes) -> bool:
+    """Python-side JSON check, used only on servers without COPY ON_ERROR (PostgreSQL < 17)."""
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _skipped_lines(
+    cur: psycopg.Cursor, file_id: int, sent: array, notices: list[str], copied: int
+) -> list[int]:
+    """Landing line numbers that COPY skipped as invalid jsonb, from its notices (or by difference)."""
+    skipped = [sent[int(m.group(1)) - 1] for n in notices if (m := SKIPPED_ROW.search(n))]
+    if len(skipped) == len(sent) - copied:
+        return skipped
+    loaded = {r[0] for r in cur.execute("select line_no from raw.events where file_id = %s", [file_id])}
+    return [n for n in sent if n not in loaded]
+
+
+def _reread(path: Path, wanted: set[int]) -> dict[int, bytes]:
+    """The given lines of a file, read again (only for the rare lines COPY skipped)."""
+    found: dict[int, bytes] = {}
+    n = 0
+    for lines in iter_line_blocks(path):
+        for line in lines:
+            n += 1
+            if n in wanted:
+                found[n] = line
+    return found
+
+
+def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) -> FileResult:
+    """Load one file in one transaction: registry row, COPY, rejected lines, counts — all or nothing."""
+    started = time.perf_counter()
+    notices: list[str] = []
+    handler = lambda diag: notices.append(diag.message_primary or "")  # noqa: E731
+    conn.add_notice_handler(handler)
+    strict_json = conn.info.server_version < 170000
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            file_id = cur.execute(
+                "insert into raw.load_files (file_name, sha256, size_bytes, batch_id, lines_read,"
+                " lines_loaded, lines_rejected, load_seconds) values (%s, %s, %s, %s, 0, 0, 0, 0)"
+                " returning file_id",
+                [path.name, sha256, path.stat().st_size, batch_id],
+            ).fetchone()[0]
+            lines_read, sent, held = _copy_file(cur, path, file_id, strict_json)
+            copied = cur.rowcount if cur.rowcount >= 0 else len(sent)
+            skipped = _skipped_lines(cur, file_id, sent, notices, copied) if copied < len(sent) else []
+            held.update(_reread(path, set(skipped)))
+            rejected = [(file_id, n, line.decode("utf-8", "replace").replace("\x00", ""), json_reason(line))
+                        for n, line in sorted(held.items())]
+            if rejected:
+                cur.executemany(
+                    "insert into raw.rejected_lines (file_id, line_no, raw_line, reason)"
+                    " values (%s, %s, %s, %s)", rejected,
+                )
+            seconds = time.perf_counter() - started
+            cur.execute(
+                "update raw.load_files set lines_read = %s, lines_loaded = %s, lines_rejected = %s,"
+                " load_seconds = %s where file_id = %s",
+                [lines_read, lines_read - len(rejected), len(rejected), round(seconds, 3), file_id],
+            )
+    finally:
+        conn.remove_notice_handler(handler)
+    return FileResult(path.name, "loaded", lines_read, lines_read - len(rejected), len(rejected), seconds)
+
+
+def _registry_check(conn: psycopg.Connection, path: Path, sha256: str) -> FileResult | None:
+    """None when the file is new; otherwise the skip or failure the registry dictates."""
+    row = conn.execute("select sha256 from raw.load_files where file_name = %s", [path.name]).fetchone()
+    if row and row[0] == sha256:
+        return FileResult(path.name, "skipped", message="already loaded")
+    if row:
+        return FileResult(
+            path.name, "failed",
+            message=(
+                f"{path}: a file of this name was already loaded with different content "
+                f"(sha256 {row[0][:12]}… then, {sha256[:12]}… now). Landed files must not change: "
+                "land corrections under a new file name (dedupe by message_id keeps the first copy)."
+            ),
+        )
+    twin = conn.execute("select file_name from raw.load_files where sha256 = %s", [sha256]).fetchone()
+    if twin:
+        return FileResult(path.name, "skipped", message=f"identical content already loaded as {twin[0]}")
+    return None
+
+
+def load_landing(
+    conninfo: str,
+    landing_dir: Path,
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    fail_on_error: bool = True,
+) -> LoadReport:
+    """Load every landing file not yet loaded, in name order; raise LoadError afterwards if any failed."""
+    say = progress or log.info
+    landing_dir = Path(landing_dir)
+    if not landing_dir.is_dir():
+        raise LoadError(
+            f"landing folder {landing_dir} does not exist: set LANDING_DIR or run `saas-analytics simulate`"
+        )
+    files = landing_files(landing_dir)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", [LOADER_LOCK])
+        batch_id = conn.execute(
+            "insert into raw.load_batches (run_id, files_seen) values (%s, %s) returning batch_id",
+            [run_id, len(files)],
+        ).fetchone()[0]
+        report = LoadReport(batch_id)
+        for i, path in enumerate(files, 1):
+            result = _load_one(conn, path, batch_id)
+            report.files.append(result)
+            if result.status == "loaded":
+                rate = result.lines_read / result.seconds if result.seconds else 0
+                say(f"[{i}/{len(files)}] {path.name}: {result.lines_loaded:,} lines loaded, "
+                    f"{result.lines_rejected:,} rejected ({rate:,.0f} lines/s)")
+            elif result.status == "failed":
+                say(f"[{i}/{len(files)}] {path.name}: FAILED — {result.message}")
+        conn.execute(
+            "update raw.load_batches set finished_at = clock_timestamp(), files_loaded = %s,"
+            " files_skipped = %s, files_failed = %s where batch_id = %s",
+            [len(report.loaded), sum(f.status == "skipped" for f in report.files), len(report.failed), batch_id],
+        )
+        conn.execute("select pg_advisory_unlock(%s)", [LOADER_LOCK])
+    say(f"batch {batch_id}: {len(report.loaded)} new files, {report.lines_loaded:,} lines loaded, "
+        f"{report.lines_rejected:,} rejected, {len(files) - len(report.loaded) - len(report.failed)} already loaded")
+    if report.failed and fail_on_error:
+        raise LoadError("; ".join(f.message for f in report.failed))
+    return report
+
+
+def _load_one(conn: psycopg.Connection, path: Path, batch_id: int) -> FileResult:
+    """Check the registry, then load; a failure is recorded in raw.load_failures, never half-loaded."""
+    try:
+        sha256 = file_sha256(path)
+        verdict = _registry_check(conn, path, sha256)
+        if verdict is None:
+            return load_file(conn, path, sha256, batch_id)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        sha256 = None
+        verdict = FileResult(path.name, "failed", message=f"{path}: cannot read ({exc}); replace the file "
+                             "with a complete copy under a new name")
+    if verdict.status == "failed":
+        conn.execute(
+            "insert into raw.load_failures (batch_id, file_name, sha256, reason) values (%s, %s, %s, %s)",
+            [batch_id, path.name, sha256, verdict.message],
+        )
+    return verdict

@@ -1,0 +1,139 @@
+"""The pipeline's stages as the DAG calls them: each records its rows and seconds in the run audit."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from saas_analytics import loader, transform
+from saas_analytics.config import WAREHOUSE_CONN_ID, get_settings
+
+CORE_TEST_LAYERS = ("raw", "staging", "core")
+ANALYTICS_TEST_LAYERS = ("analytics",)
+
+
+def conninfo_from_airflow(conn_id: str = WAREHOUSE_CONN_ID) -> str:
+    """The warehouse connection string, from Airflow's connection `conn_id` (AIRFLOW_CONN_* or the UI)."""
+    from airflow.sdk import Connection
+
+    conn = Connection.get(conn_id)
+    params = {"host": conn.host, "port": conn.port, "user": conn.login, "password": conn.password,
+              "dbname": conn.schema}
+    return make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")})
+
+
+@contextmanager
+def recorded_stage(conninfo: str, run_id: str, stage: str) -> Iterator[dict]:
+    """Time a stage and upsert its outcome (success or failed) into analytics.pipeline_run_stages."""
+    started = time.perf_counter()
+    record: dict = {"rows": 0, "detail": {}}
+    status = "failed"
+    try:
+        yield record
+        status = "success"
+    except Exception as exc:
+        record["detail"] = {**record["detail"], "error": str(exc)[:2000]}
+        raise
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(
+                "insert into analytics.pipeline_run_stages (run_id, stage, status, rows_affected, seconds, detail)"
+                " values (%s, %s, %s, %s, %s, %s) on conflict (run_id, stage) do update set"
+                " status = excluded.status, rows_affected = excluded.rows_affected, seconds = excluded.seconds,"
+                " detail = excluded.detail, recorded_at = clock_timestamp()",
+                [run_id, stage, status, record["rows"], round(time.perf_counter() - started, 3),
+                 json.dumps(record["detail"], default=str)],
+            )
+
+
+def load(conninfo: str, run_id: str, landing_dir: Path | None = None) -> dict:
+    """Load every landing file not yet loaded; fail (after loading the rest) if a file changed."""
+    landing_dir = landing_dir or get_settings().landing_dir
+    with recorded_stage(conninfo, run_id, "load") as rec:
+        report = loader.load_landing(conninfo, landing_dir, run_id=run_id, fail_on_error=False)
+        rec["rows"] = report.lines_loaded + report.lines_rejected
+        rec["detail"] = {"batch_id": report.batch_id, "files_loaded": len(report.loaded),
+                         "lines_rejected": report.lines_rejected,
+                         "failed": [asdict(f) for f in report.failed]}
+        if report.failed:
+            raise loader.LoadError("; ".join(f.message for f in report.failed))
+    return {"batch_id": report.batch_id, "files_loaded": len(report.loaded), "lines": rec["rows"]}
+
+
+def build_layer(conninfo: str, run_id: str, layer: str) -> dict:
+    """Run one incremental layer (staging or core) in one transaction."""
+    with recorded_stage(conninfo, run_id, layer) as rec:
+        steps = transform.run_layer(conninfo, layer)
+        rec["rows"] = sum(s.rows for s in steps if not s.name.endswith(("_batch", "_files", "watermarks")))
+        rec["detail"] = {s.name: s.rows for s in steps}
+    return rec["detail"]
+
+
+def check(conninfo: str, run_id: str, layers: tuple[str, ...]) -> dict:
+    """Run the `sql/tests/assert_<layer>_*.sql` data tests; any offending row fails the stage."""
+    with recorded_stage(conninfo, run_id, "check_" + "_".join(layers)) as rec:
+        rec["detail"] = transform.run_data_tests(conninfo, layers)
+        rec["rows"] = len(rec["detail"])
+    return rec["detail"]
+
+
+def refresh(conninfo: str, run_id: str) -> dict:
+    """Refresh (or create) the analytics materialized views."""
+    with recorded_stage(conninfo, run_id, "refresh_analytics") as rec:
+        steps = transform.refresh_analytics(conninfo)
+        rec["rows"] = sum(s.rows for s in steps)
+        rec["detail"] = {s.name: {"rows": s.rows, "seconds": round(s.seconds, 3)} for s in steps}
+    return rec["detail"]
+
+
+RUN_SUMMARY_SQL = """
+with
+files as (
+    select f.file_id, f.lines_read
+    from raw.load_files as f
+    inner join raw.load_batches as b on f.batch_id = b.batch_id
+    where b.run_id = %(run_id)s
+),
+staged as (
+    select s.*
+    from staging.staged_files as s
+    inner join files on s.file_id = files.file_id
+)
+select
+    (select count(*) from files) as files_loaded,
+    (select coalesce(sum(lines_read), 0) from files) as lines_read,
+    (select coalesce(sum(valid_events), 0) from staged) as events_loaded,
+    (select coalesce(sum(quarantined), 0) from staged) as quarantined,
+    (select coalesce(sum(duplicates), 0) from staged) as duplicates,
+    (select coalesce(sum(seconds), 0) from analytics.pipeline_run_stages where run_id = %(run_id)s) as seconds
+"""
+
+
+def record_run(conninfo: str, run_id: str, dag_id: str, logical_date: datetime | None,
+               started_at: datetime | None, status: str = "success") -> dict:
+    """Upsert this run's one-line summary into analytics.pipeline_runs."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cur = conn.execute(RUN_SUMMARY_SQL, {"run_id": run_id})
+        summary = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
+        conn.execute(
+            "insert into analytics.pipeline_runs (run_id, dag_id, logical_date, started_at, finished_at, status,"
+            " files_loaded, lines_read, events_loaded, quarantined, duplicates, seconds)"
+            " values (%(run_id)s, %(dag_id)s, %(logical_date)s, coalesce(%(started_at)s, now()), clock_timestamp(),"
+            " %(status)s, %(files_loaded)s, %(lines_read)s, %(events_loaded)s, %(quarantined)s, %(duplicates)s,"
+            " %(seconds)s)"
+            " on conflict (run_id) do update set finished_at = excluded.finished_at, status = excluded.status,"
+            " files_loaded = excluded.files_loaded, lines_read = excluded.lines_read,"
+            " events_loaded = excluded.events_loaded, quarantined = excluded.quarantined,"
+            " duplicates = excluded.duplicates, seconds = excluded.seconds",
+            {**summary, "run_id": run_id, "dag_id": dag_id, "logical_date": logical_date,
+             "started_at": started_at, "status": status},
+        )
+    return {k: (float(v) if k == "seconds" else int(v)) for k, v in summary.items()}

