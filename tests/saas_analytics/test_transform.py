@@ -1,0 +1,252 @@
+"""Staging, core and analytics SQL against an independent pandas computation from the landing files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+import pytest
+import reference_metrics as ref
+
+from saas_analytics import pipeline, transform
+from saas_analytics.simulator import SimulationConfig, simulate
+
+ANALYTICS_KEYS = {
+    "daily_active_users": ["activity_date"],
+    "user_retention_cohorts": ["cohort_month", "months_since_signup"],
+    "feature_adoption": ["feature"],
+    "mrr_monthly": ["month"],
+}
+
+
+def run_pipeline(conninfo: str, landing_dir: Path, run_id: str = "test") -> None:
+    """Load → staging → core → data tests → refresh → analytics tests, as the DAG does (without Airflow)."""
+    pipeline.load(conninfo, run_id, landing_dir)
+    pipeline.build_layer(conninfo, run_id, "staging")
+    pipeline.build_layer(conninfo, run_id, "core")
+    pipeline.check(conninfo, run_id, pipeline.CORE_TEST_LAYERS)
+    pipeline.refresh(conninfo, run_id)
+    pipeline.check(conninfo, run_id, pipeline.ANALYTICS_TEST_LAYERS)
+
+
+def read_table(conninfo: str, name: str) -> pd.DataFrame:
+    """An analytics object as a DataFrame, sorted by its key."""
+    with psycopg.connect(conninfo) as conn:
+        cur = conn.execute(f"select * from analytics.{name}")
+        frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+    return frame.sort_values(ANALYTICS_KEYS[name]).reset_index(drop=True)
+
+
+def assert_matches_reference(conninfo: str, landing_dir: Path) -> ref.LandingResult:
+    """Every analytics object equals the pandas reference computed from the landing files."""
+    landed = ref.read_landing(landing_dir)
+    expected = {
+        "daily_active_users": ref.daily_active_users(landed.events),
+        "user_retention_cohorts": ref.retention_cohorts(landed.events),
+        "feature_adoption": ref.feature_adoption(landed.events),
+        "mrr_monthly": ref.mrr_monthly(landed.events),
+    }
+    for name, want in expected.items():
+        got = read_table(conninfo, name)
+        want = want.sort_values(ANALYTICS_KEYS[name]).reset_index(drop=True)
+        assert len(got) == len(want), f"{name}: {len(got)} rows, expected {len(want)}"
+        for column in want.columns:
+            g, w = got[column].tolist(), want[column].tolist()
+            if column in {"stickiness", "retention_rate", "adoption_rate"}:
+                g = [float("nan") if v is None else float(v) for v in g]
+                assert pd.Series(g).sub(pd.Series(w, dtype=float)).abs().fillna(0).max() < 1e-6, (name, column)
+                assert pd.Series(g).isna().tolist() == pd.Series(w, dtype=float).isna().tolist(), (name, column)
+            elif want[column].dtype == object and w and isinstance(w[0], Decimal):
+                assert [Decimal(v) for v in g] == w, (name, column)
+            else:
+                assert g == w, (name, column)
+    return landed
+
+
+def write_events(path: Path, records: list) -> None:
+    """Write records (dicts, or raw strings for malformed lines) as a gzip landing file."""
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def track(mid: str, user: str, ts: str, name: str = "page_viewed", **props) -> dict:
+    """A track event."""
+    return {"message_id": mid, "type": "track", "event": name, "user_id": user, "timestamp": ts,
+            "properties": props, "context": {"platform": "web"}}
+
+
+def edge_case_files(landing_dir: Path) -> None:
+    """Hand-made days with every quarantine reason, duplicates, offsets and MRR movements."""
+    write_events(landing_dir / "events_2026-01-31.jsonl.gz", [
+        track("a1", "alice", "2026-01-31T09:00:00Z", "signed_up", channel="organic"),
+        track("a2", "alice", "2026-01-31T09:05:00Z", "subscription_started", plan="pro", mrr_cents=7900),
+        # 23:30 in New York on Jan 31 is Feb 1 in UTC
+        track("b1", "bob", "2026-01-31T23:30:00-05:00", "signed_up", channel="paid_search"),
+        {"message_id": "i1", "type": "identify", "user_id": "alice", "timestamp": "2026-01-31T09:00:01Z",
+         "traits": {"email": "alice@example.com", "name": "Alice", "company": "Acme"}},
+        "{not json",
+        "[1, 2]",
+        json.dumps({"type": "track", "event": "x", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
+        json.dumps({"message_id": "q1", "event": "x", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
+        json.dumps({"message_id": "q2", "type": "page", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
+        json.dumps({"message_id": "q3", "type": "track", "event": "x", "timestamp": "2026-01-31T00:00:00Z"}),
+        json.dumps({"message_id": "q4", "type": "track", "event": "x", "user_id": "u"}),
+        json.dumps({"message_id": "q5", "type": "track", "event": "x", "user_id": "u", "timestamp": "yesterday"}),
+        json.dumps({"message_id": "q6", "type": "track", "event": "x", "user_id": "u",
+                    "timestamp": "2026-02-30T00:00:00Z"}),
+        json.dumps({"message_id": "q7", "type": "track", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
+        json.dumps(track("q8", "u", "2026-01-31T00:00:00Z", "subscription_started", plan="pro", mrr_cents="79")),
+        json.dumps(track("q9", "u", "2026-01-31T00:00:00Z", "feature_used")),
+    ])
+    write_events(landing_dir / "events_2026-02-01.jsonl.gz", [
+        track("a1", "alice", "2026-02-01T09:00:00Z", "signed_up"),  # duplicate id from another day: first wins
+        track("a3", "alice", "2026-02-10T10:00:00Z", "feature_used", feature="export_pdf"),
+        track("b2", "bob", "2026-02-03T10:00:00Z", "feature_used", feature="comments"),
+        track("b3", "bob", "2026-02-04T10:00:00Z", "subscription_started", plan="starter", mrr_cents=2900),
+        track("b4", "bob", "2026-02-20T10:00:00Z", "subscription_cancelled", plan="starter", mrr_cents=0),
+        track("c1", "carol", "2026-02-05T08:00:00+09:00", "signed_up"),
+        track("c2", "carol", "2026-02-06T10:00:00Z", "subscription_started", plan="business", mrr_cents=19900),
+    ])
+    write_events(landing_dir / "events_2026-03-15.jsonl.gz", [
+        track("a4", "alice", "2026-03-02T10:00:00Z", "subscription_changed", plan="business", mrr_cents=19900),
+        track("c3", "carol", "2026-03-03T10:00:00Z", "subscription_changed", plan="starter", mrr_cents=2900),
+        track("a5", "alice", "2026-03-15T10:00:00Z", "feature_used", feature="export_pdf"),
+        # a late event for February, received in March
+        track("b5", "bob", "2026-02-25T10:00:00Z", "page_viewed"),
+    ])
+    write_events(landing_dir / "events_2026-05-02.jsonl.gz", [
+        track("a6", "alice", "2026-04-01T10:00:00Z", "subscription_cancelled", plan="business", mrr_cents=0),
+        track("a7", "alice", "2026-05-02T10:00:00Z", "subscription_started", plan="pro", mrr_cents=7900),
+        track("b6", "bob", "2026-05-02T11:00:00Z", "subscription_started", plan="pro", mrr_cents=7900),
+    ])
+
+
+def test_edge_cases_match_the_reference(warehouse_db, landing_dir):
+    edge_case_files(landing_dir)
+    run_pipeline(warehouse_db, landing_dir)
+    landed = assert_matches_reference(warehouse_db, landing_dir)
+
+    with psycopg.connect(warehouse_db) as conn:
+        quarantined = conn.execute(
+            "select f.file_name, q.line_no, q.reason from staging.quarantine q"
+            " join raw.load_files f using (file_id) order by 1, 2").fetchall()
+        duplicates = conn.execute("select count(*) from staging.duplicates").fetchone()[0]
+        users = dict(conn.execute("select user_id, signup_date::text from core.dim_users").fetchall())
+        personal = conn.execute(
+            "select count(*) from information_schema.columns where table_schema in ('core', 'analytics')"
+            " and column_name in ('email', 'name')").fetchone()[0]
+    expected_quarantine = sorted(landed.quarantined[["file", "line", "reason"]].itertuples(index=False, name=None))
+    assert [tuple(q) for q in quarantined] == expected_quarantine
+    assert {r for _, _, r in quarantined} == {
+        "invalid_json", "not_an_object", "missing_message_id", "missing_type", "unknown_type", "missing_user_id",
+        "missing_timestamp", "invalid_timestamp", "missing_event", "invalid_mrr_cents", "missing_feature"}
+    assert duplicates == landed.duplicates == 1
+    assert users["bob"] == "2026-02-01"  # the -05:00 signup belongs to the next UTC day
+    assert personal == 0
+
+
+def test_hand_checked_mrr_movements(warehouse_db, landing_dir):
+    """The edge-case story, checked by hand: each month's MRR and movements in currency units."""
+    edge_case_files(landing_dir)
+    run_pipeline(warehouse_db, landing_dir)
+    mrr = read_table(warehouse_db, "mrr_monthly").set_index("month")
+    rows = {m.strftime("%Y-%m"): r for m, r in mrr.iterrows()}
+    # Jan: alice pro 79. Feb: +carol 199 (bob's starter started and ended within Feb).
+    # Mar: alice → 199 (+120), carol → 29 (-170). Apr: alice cancels (-199). May: alice back (reactivation 79),
+    # bob new 79 (his February subscription never reached a month end).
+    assert [float(rows[m]["mrr"]) for m in ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]] == [
+        79, 278, 228, 29, 187]
+    assert float(rows["2026-02"]["new_mrr"]) == 199
+    assert float(rows["2026-03"]["expansion_mrr"]) == 120 and float(rows["2026-03"]["contraction_mrr"]) == 170
+    assert float(rows["2026-04"]["churned_mrr"]) == 199
+    assert float(rows["2026-05"]["reactivation_mrr"]) == 79 and float(rows["2026-05"]["new_mrr"]) == 79
+    assert float(rows["2026-05"]["arr"]) == 187 * 12 and rows["2026-05"]["customers"] == 3
+
+
+@pytest.fixture(scope="module")
+def simulated_landing(tmp_path_factory) -> Path:
+    """A small simulated product: 60 days, a few hundred users, with malformed, duplicate and late lines."""
+    path = tmp_path_factory.mktemp("sim") / "landing"
+    path.mkdir()
+    simulate(SimulationConfig(days=60, users=400, seed=11, malformed_rate=0.01, duplicate_rate=0.03,
+                              late_rate=0.05), path)
+    return path
+
+
+def test_simulated_data_matches_the_reference(warehouse_db, simulated_landing):
+    run_pipeline(warehouse_db, simulated_landing)
+    landed = assert_matches_reference(warehouse_db, simulated_landing)
+    with psycopg.connect(warehouse_db) as conn:
+        valid, quarantined, duplicates = conn.execute(
+            "select (select count(*) from staging.events), (select count(*) from staging.quarantine),"
+            " (select count(*) from staging.duplicates)").fetchone()
+    assert (valid, quarantined, duplicates) == (len(landed.events), len(landed.quarantined), landed.duplicates)
+    assert valid + quarantined + duplicates == landed.lines
+
+
+def test_incremental_runs_equal_one_full_run(warehouse_db, simulated_landing, landing_dir):
+    files = sorted(simulated_landing.glob("*.jsonl.gz"))
+    # three runs: files arrive in batches, late events reach days already processed
+    for i, batch in enumerate([files[:20], files[20:45], files[45:]]):
+        for f in batch:
+            shutil.copy(f, landing_dir / f.name)
+        run_pipeline(warehouse_db, landing_dir, run_id=f"run{i}")
+    assert_matches_reference(warehouse_db, simulated_landing)
+
+
+def snapshot(conninfo: str) -> dict[str, list]:
+    """Every row of every warehouse table and view that a re-run could change (audit tables excluded)."""
+    tables = [
+        "raw.events", "raw.rejected_lines", "raw.load_files", "staging.events", "staging.quarantine",
+        "staging.duplicates", "staging.staged_files", "core.dim_users", "core.dim_features", "core.dim_documents",
+        "core.dim_plans", "core.fact_events", "core.fact_subscription_events", "core.fact_daily_user_activity",
+        "core.watermarks", *[f"analytics.{name}" for name in transform.ANALYTICS_VIEWS],
+    ]
+    volatile = {"loaded_at", "staged_at", "updated_at", "quarantined_at", "load_seconds", "staged_seq", "batch_id"}
+    out = {}
+    with psycopg.connect(conninfo) as conn:
+        for table in tables:
+            cur = conn.execute(f"select * from {table}")
+            keep = [i for i, c in enumerate(cur.description) if c.name not in volatile]
+            out[table] = sorted(tuple(str(row[i]) for i in keep) for row in cur.fetchall())
+    return out
+
+
+def test_a_second_run_with_nothing_new_changes_nothing(warehouse_db, simulated_landing):
+    run_pipeline(warehouse_db, simulated_landing, run_id="first")
+    before = snapshot(warehouse_db)
+    run_pipeline(warehouse_db, simulated_landing, run_id="second")
+    assert snapshot(warehouse_db) == before
+
+
+def test_a_failed_core_step_rolls_back_and_a_retry_finishes(warehouse_db, simulated_landing, monkeypatch):
+    pipeline.load(warehouse_db, "r", simulated_landing)
+    pipeline.build_layer(warehouse_db, "r", "staging")
+    broken = dict(transform.LAYER_STEPS)
+    broken["core"] = (*transform.LAYER_STEPS["core"][:-1], "no_such_step")
+    monkeypatch.setattr(transform, "LAYER_STEPS", broken)
+    with pytest.raises(FileNotFoundError):
+        pipeline.build_layer(warehouse_db, "r", "core")
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute("select count(*) from core.fact_events").fetchone()[0] == 0
+        assert conn.execute("select status from analytics.pipeline_run_stages where stage = 'core'").fetchone() == (
+            "failed",)
+    monkeypatch.undo()
+    pipeline.build_layer(warehouse_db, "r", "core")
+    pipeline.refresh(warehouse_db, "r")
+    assert_matches_reference(warehouse_db, simulated_landing)
+
+
+def test_a_failing_data_test_names_the_file_and_rows(warehouse_db, landing_dir):
+    edge_case_files(landing_dir)
+    run_pipeline(warehouse_db, landing_dir)
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        conn.execute("delete from core.fact_daily_user_activity where user_id = 'alice'")
+    with pytest.raises(transform.DataTestError, match="assert_core_daily_activity_matches_events.sql returned"):
+        pipeline.check(warehouse_db, "t", pipeline.CORE_TEST_LAYERS)
