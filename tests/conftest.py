@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -38,6 +39,10 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from saas_analytics import warehouse
 
     base = tmp_path_factory.mktemp("saas")
+    # PostgreSQL runs as another OS user when we are root: keep its data out of pytest's private (0700,
+    # and re-tightened by every pytest start) temp tree.
+    pg_base = Path(tempfile.mkdtemp(prefix="saas-test-pg-"))
+    os.environ["WAREHOUSE_PGDATA"] = str(pg_base / "postgres")
     os.environ["DATA_DIR"] = str(base / "data")
     os.environ["AIRFLOW_HOME"] = str(base / "data" / "airflow")
     (base / "data").mkdir()
@@ -62,6 +67,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     finally:
         if settings.embedded:
             warehouse.stop(settings)
+            shutil.rmtree(pg_base, ignore_errors=True)
         else:
             with psycopg.connect(admin, autocommit=True) as conn:
                 for (name,) in conn.execute(
@@ -93,7 +99,7 @@ def _migrate(conninfo: str) -> None:
     cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
     cfg.attributes["conninfo"] = conninfo
     cfg.attributes["reader_role"] = "analytics_reader"
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
 
 
 @pytest.fixture
@@ -120,3 +126,28 @@ def landing_dir(tmp_path: Path) -> Path:
 def dbname_of(conninfo: str) -> str:
     """The database name in a connection string."""
     return conninfo_to_dict(conninfo)["dbname"]
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo-shaped simulated landing folder (90 days, ~800 users), shared by the session."""
+    from saas_analytics.simulator import SimulationConfig, simulate
+
+    path = tmp_path_factory.mktemp("demo") / "landing"
+    path.mkdir()
+    simulate(SimulationConfig(days=90, users=800, seed=42), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(pg_server: dict, migrated_template: str, demo_landing: Path) -> str:
+    """A warehouse database after a full pipeline run over `demo_landing` (read-only for tests!)."""
+    from pipeline_helpers import run_pipeline
+
+    name = f"saas_demo_{os.getpid()}"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(
+            sql.Identifier(name), sql.Identifier(migrated_template)))
+    conninfo = make_conninfo(pg_server["admin"], dbname=name)
+    run_pipeline(conninfo, demo_landing, run_id="demo")
+    return conninfo

@@ -31,16 +31,12 @@ psql --no-psqlrc -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POST
     -v metabase_password="$METABASE_DB_PASSWORD" \
     -v reader_role="$reader_role" \
     -v reader_password="$ANALYTICS_READER_PASSWORD" <<'SQL'
--- pipeline may create roles so that it administers the reader role below (grants, password)
--- without being a superuser.
-CREATE ROLE pipeline LOGIN CREATEROLE PASSWORD :'pipeline_password';
+-- No role can create roles or databases: pipeline owns the warehouse and grants the reader what
+-- it may read (`saas-analytics warehouse migrate` skips role management without CREATEROLE).
+CREATE ROLE pipeline LOGIN PASSWORD :'pipeline_password';
 CREATE ROLE airflow LOGIN PASSWORD :'airflow_password';
 CREATE ROLE metabase LOGIN PASSWORD :'metabase_password';
-
--- Created by pipeline, so pipeline holds ADMIN OPTION on it (PostgreSQL 16+ semantics).
-SET ROLE pipeline;
-CREATE ROLE :"reader_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reader_password';
-RESET ROLE;
+CREATE ROLE :"reader_role" LOGIN NOINHERIT PASSWORD :'reader_password';
 
 CREATE DATABASE warehouse OWNER pipeline;
 CREATE DATABASE airflow OWNER airflow;

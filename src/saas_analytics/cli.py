@@ -166,6 +166,9 @@ def psql(psql_args: tuple[str, ...]) -> None:
     os.execv(binary, [binary, conninfo, *psql_args])
 
 
+# --- command groups defined in other modules (one line each) ---
+
+
 def main() -> None:
     """Entry point: run the CLI, turning known errors into one line and exit code 1."""
     try:

@@ -531,7 +531,11 @@ def _sessions(users: _Users, active: np.ndarray, rng: np.random.Generator) -> di
     start = np.where(signup_day, np.where(first, t0 + SECOND_US, later), start)
     dur = np.where(signup_day, np.minimum(dur, day_end - start), dur)
     order = np.lexsort((start, cell))
-    u, d, start, dur = u[order], d[order], start[order], dur[order]
+    u, d, start, dur, cell = u[order], d[order], start[order], dur[order], cell[order]
+    # a session ends before the user's next one starts, so documents exist before they are edited
+    gap = np.diff(start, append=start[-1:]) if n else start
+    followed = np.append(cell[1:] == cell[:-1], False) if n else np.zeros(0, dtype=bool)
+    dur = np.where(followed, np.minimum(dur, np.maximum(gap * 9 // 10, 1)), dur)
     primary = users.platform[u]
     platform = np.where(rng.random(n) < 0.85, primary, rng.choice(3, size=n, p=[0.6, 0.25, 0.15]))
     ordinal = np.arange(n) - np.searchsorted(u, u) + 1

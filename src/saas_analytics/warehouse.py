@@ -192,7 +192,7 @@ def ensure_reader_role(conn: psycopg.Connection, role: str, password: str | None
     conn.execute(stmt)
 
 
-def migrate(settings: Settings | None = None, revision: str = "head") -> None:
+def migrate(settings: Settings | None = None, revision: str = "heads") -> None:
     """Apply the versioned schema migrations (Alembic) to the warehouse database."""
     from alembic import command
     from alembic.config import Config
