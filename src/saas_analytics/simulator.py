@@ -301,7 +301,11 @@ def _ascii_slug(text: str) -> str:
 
 
 def _identities(users: _Users, seed: int, rng: np.random.Generator) -> list[dict[str, str]]:
-    """Name, email, company and country per user from a seeded Faker per locale; colleagues share companies."""
+    """Name, email, company and country per user from a seeded Faker per locale; colleagues share companies.
+
+    Each locale's Faker is seeded from the run's seed and the locale name (a str seed is hashed by
+    `random.seed` deterministically, independent of PYTHONHASHSEED).
+    """
     fakers: dict[str, Faker] = {}
     companies: dict[int, list[tuple[str, str]]] = {}
     counts = np.bincount(users.country, minlength=len(COUNTRIES))
@@ -309,7 +313,7 @@ def _identities(users: _Users, seed: int, rng: np.random.Generator) -> list[dict
         if counts[c] == 0:
             continue
         fake = Faker(faker_locale)
-        fake.seed_instance(seed)
+        fake.seed_instance(f"{seed}:{faker_locale}")  # the seed, told apart per locale (en_US ≠ en_CA names)
         fakers[faker_locale] = fake
         pool = []
         for _ in range(max(1, int(counts[c]) // 3)):
@@ -363,14 +367,14 @@ def _plan_change(rng: np.random.Generator, plan: str, period: str) -> tuple[str,
     return (PLANS[min(rank + 1 + int(rank == 0 and rng.random() < 0.2), 2)] if up else PLANS[rank - 1]), period
 
 
-def _subscribe(rng: np.random.Generator, plan_: _UserPlan, start: float, horizon: float,
+def _subscribe(rng: np.random.Generator, life: _UserPlan, start: float, horizon: float,
                engagement: float, team: bool) -> None:
     """Simulate a paid subscription from `start`: changes, cancellations (at stop or not) and reactivations."""
     plan = _choose_plan(rng, engagement)
     period = "annual" if rng.random() < 0.18 + 0.12 * team else "monthly"
-    t, stop = start, plan_.stop
-    plan_.billing.append((t, "subscription_started", _subscription_props(plan, period)))
-    plan_.plans.append((t, plan))
+    t, stop = start, life.stop
+    life.billing.append((t, "subscription_started", _subscription_props(plan, period)))
+    life.plans.append((t, plan))
     while True:
         change = t + rng.exponential(80.0)
         cancel = t + rng.exponential(220.0 if period == "monthly" else 700.0)
@@ -382,27 +386,27 @@ def _subscribe(rng: np.random.Generator, plan_: _UserPlan, start: float, horizon
                                          reason=reason)
         if nxt == stop:  # leaving for good: most monthly plans cancel, annual ones often just lapse later
             if rng.random() < (0.9 if period == "monthly" else 0.4):
-                plan_.billing.append((stop, "subscription_cancelled", cancelled))
-                plan_.plans.append((stop, "free"))
+                life.billing.append((stop, "subscription_cancelled", cancelled))
+                life.plans.append((stop, "free"))
             return
         if nxt == change:
             new_plan, new_period = _plan_change(rng, plan, period)
             props = _subscription_props(new_plan, new_period, previous_plan=plan,
                                         previous_mrr_cents=mrr_cents(plan, period))
-            plan_.billing.append((change, "subscription_changed", props))
-            plan_.plans.append((change, new_plan))
+            life.billing.append((change, "subscription_changed", props))
+            life.plans.append((change, new_plan))
             plan, period, t = new_plan, new_period, change
             continue
-        plan_.billing.append((cancel, "subscription_cancelled", cancelled))
-        plan_.plans.append((cancel, "free"))
+        life.billing.append((cancel, "subscription_cancelled", cancelled))
+        life.plans.append((cancel, "free"))
         resume = cancel + rng.exponential(30.0) if rng.random() < 0.35 else math.inf
-        plan_.lulls.append((cancel, resume))
+        life.lulls.append((cancel, resume))
         if resume >= min(stop, horizon):
             return
         plan = plan if rng.random() < 0.7 else "starter"
         period = "monthly"
-        plan_.billing.append((resume, "subscription_started", _subscription_props(plan, period)))
-        plan_.plans.append((resume, plan))
+        life.billing.append((resume, "subscription_started", _subscription_props(plan, period)))
+        life.plans.append((resume, plan))
         t = resume
 
 
@@ -429,10 +433,10 @@ def _plan_user(rng: np.random.Generator, users: _Users, i: int, horizon: float) 
             stop = paid_at + rng.exponential(lifetime * 1.7)
         else:
             paid_at = None
-    plan = _UserPlan(stop=stop, plans=plans)
+    life = _UserPlan(stop=stop, plans=plans)
     if paid_at is not None and paid_at < horizon:
-        _subscribe(rng, plan, paid_at, horizon, e, team)
-    return plan
+        _subscribe(rng, life, paid_at, horizon, e, team)
+    return life
 
 
 def _activity_multiplier(users: _Users, plans: Sequence[_UserPlan], days: int,

@@ -28,6 +28,7 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
+    "platform_daily_activity", "pipeline_file_loads", "quarantine_reasons",
 )
 TRANSFORM_LOCK = 4_242_002
 KEY_LINE = re.compile(r"^--\s*key:\s*(.+)$", re.MULTILINE)

@@ -174,22 +174,21 @@ def bootstrap(settings: Settings | None = None) -> None:
 
 
 def ensure_reader_role(conn: psycopg.Connection, role: str, password: str | None) -> None:
-    """Create (or update the password of) the login role BI tools use; skipped without CREATEROLE."""
+    """Create the login role BI tools use (or set its password); skipped without CREATEROLE."""
     exists = conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone()
     can_create = conn.execute(
         "select rolcreaterole or rolsuper from pg_roles where rolname = current_user"
     ).fetchone()[0]
     if not can_create:
         if not exists:
-            log.warning("role %s is missing and %s may not create roles; ask a DBA", role, "current_user")
+            log.warning("role %s is missing and the current user may not create roles; ask a DBA", role)
         return
-    verb = "alter" if exists else "create"
-    stmt = sql.SQL(verb + " role {} with login nosuperuser nocreatedb nocreaterole noinherit").format(
-        sql.Identifier(role)
-    )
+    if not exists:
+        conn.execute(sql.SQL("create role {} with login nosuperuser nocreatedb nocreaterole noinherit").format(
+            sql.Identifier(role)))
     if password:
-        stmt = stmt + sql.SQL(" password {}").format(sql.Literal(password))
-    conn.execute(stmt)
+        # only the password: PostgreSQL 16+ lets only superusers restate role attributes
+        conn.execute(sql.SQL("alter role {} with password {}").format(sql.Identifier(role), sql.Literal(password)))
 
 
 def migrate(settings: Settings | None = None, revision: str = "heads") -> None:

@@ -1,0 +1,356 @@
+"""The local Airflow deployment: api-server (UI + REST API), scheduler, dag-processor and triggerer.
+
+`saas-analytics airflow start|stop|status|cli`. Each component runs as its own detached process group
+with its output in `$AIRFLOW_HOME/logs/<component>.log` and its pid in `$AIRFLOW_HOME/run/<component>.pid`;
+the executor is LocalExecutor and the metadata database is `airflow` on the warehouse's server.
+Authentication is on (SimpleAuthManager): user `admin`, password generated into
+`$AIRFLOW_HOME/simple_auth_manager_passwords.json` (0600) and printed on the first start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import httpx
+import psutil
+
+from saas_analytics import airflow_runner
+from saas_analytics.config import Settings, get_settings
+
+# Start order; `stop` goes in reverse (the scheduler stops before the api-server its workers talk to).
+COMPONENTS: tuple[str, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
+HEALTH_PATH = "/api/v2/monitor/health"
+START_TIMEOUT = 180.0
+STOP_TIMEOUT = 30.0
+
+
+class AirflowServiceError(RuntimeError):
+    """The local Airflow could not be started or stopped; one line for the user."""
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """One component's process, as `status` reports it."""
+
+    name: str
+    pid: int | None
+    log: Path
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """What `start` did: the URL, the admin login, and which components it started."""
+
+    url: str
+    username: str
+    password: str
+    password_created: bool
+    started: tuple[str, ...]
+    already_running: tuple[str, ...]
+    log_dir: Path
+    password_file: Path
+
+
+def run_dir(settings: Settings) -> Path:
+    """Folder of the components' pid files."""
+    return settings.airflow_home / "run"
+
+
+def log_dir(settings: Settings) -> Path:
+    """Folder of the components' own logs (task logs live below it too, in dag_id=…/run_id=…/)."""
+    return settings.airflow_home / "logs"
+
+
+def pid_file(settings: Settings, component: str) -> Path:
+    return run_dir(settings) / f"{component}.pid"
+
+
+def log_file(settings: Settings, component: str) -> Path:
+    return log_dir(settings) / f"{component}.log"
+
+
+_CHILDREN: list[subprocess.Popen] = []
+
+
+def component_command(component: str) -> list[str]:
+    """The command line of one component."""
+    return [airflow_runner.airflow_bin(), component]
+
+
+# --- processes -------------------------------------------------------------------------------------
+
+
+def _process(settings: Settings, component: str) -> psutil.Process | None:
+    """The live process recorded in the component's pid file (checked against pid reuse), else None."""
+    path = pid_file(settings, component)
+    try:
+        record = json.loads(path.read_text())
+        proc = psutil.Process(int(record["pid"]))
+        if abs(proc.create_time() - float(record["create_time"])) > 1.0:
+            return None
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc
+    except (FileNotFoundError, ValueError, KeyError, TypeError, psutil.Error):
+        return None
+
+
+def component_status(settings: Settings | None = None) -> list[ComponentStatus]:
+    """Each component and its pid (None when it is not running)."""
+    settings = settings or get_settings()
+    statuses = []
+    for name in COMPONENTS:
+        proc = _process(settings, name)
+        statuses.append(ComponentStatus(name, proc.pid if proc else None, log_file(settings, name)))
+    return statuses
+
+
+def _spawn(settings: Settings, component: str, env: dict[str, str]) -> psutil.Process:
+    """Start one component in a new session (its own process group), output to its log, pid to its file."""
+    log_dir(settings).mkdir(parents=True, exist_ok=True)
+    run_dir(settings).mkdir(parents=True, exist_ok=True)
+    with open(log_file(settings, component), "ab") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} saas-analytics: starting {component}\n".encode())
+        log.flush()
+        popen = subprocess.Popen(
+            component_command(component), env=env, cwd=settings.airflow_home, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+        )
+    proc = psutil.Process(popen.pid)
+    record = {"pid": popen.pid, "create_time": proc.create_time(), "command": component_command(component)}
+    tmp = pid_file(settings, component).with_suffix(".tmp")
+    tmp.write_text(json.dumps(record) + "\n")
+    tmp.replace(pid_file(settings, component))
+    # The component outlives this process; while we still run (e.g. `start`'s wait, or a test session),
+    # keep its Popen so that it is reaped when it exits instead of lingering as a zombie.
+    _CHILDREN.append(popen)
+    return proc
+
+
+def _reap_children() -> None:
+    for popen in list(_CHILDREN):
+        if popen.poll() is not None:
+            _CHILDREN.remove(popen)
+
+
+def _family(proc: psutil.Process) -> list[psutil.Process]:
+    """The process and all its descendants (task processes run in process groups of their own)."""
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return [proc]
+
+
+def _signal_all(procs: list[psutil.Process], sig: int) -> None:
+    """Send `sig` to each process's group (when it leads one) and to the process itself."""
+    for proc in procs:
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.is_running() and os.getpgid(proc.pid) == proc.pid:
+                os.killpg(proc.pid, sig)
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.is_running():
+                proc.send_signal(sig)
+
+
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    _reap_children()
+    alive = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.Error:
+            pass
+    return alive
+
+
+def _terminate(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """SIGTERM, wait up to `timeout`, then SIGKILL whatever is left; return what was killed."""
+    _signal_all(procs, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(procs) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _alive(procs)
+    if left:
+        _signal_all(left, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(left) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return left
+
+
+def stop(settings: Settings | None = None, timeout: float = STOP_TIMEOUT) -> list[str]:
+    """Stop every component and all its descendants; return the names of those that were running."""
+    settings = settings or get_settings()
+    stopped = []
+    for name in reversed(COMPONENTS):
+        proc = _process(settings, name)
+        if proc is not None:
+            _terminate(_family(proc), timeout)
+            stopped.append(name)
+        pid_file(settings, name).unlink(missing_ok=True)
+    return stopped
+
+
+# --- the API ---------------------------------------------------------------------------------------
+
+
+def health(url: str, timeout: float = 5.0) -> dict | None:
+    """The api-server's health document (`GET /api/v2/monitor/health`), or None when it does not answer."""
+    try:
+        response = httpx.get(url + HEALTH_PATH, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    host = "127.0.0.1" if host in {"0.0.0.0", ""} else ("::1" if host == "::" else host)
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+        return True
+    return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def wait_until_ready(settings: Settings, url: str, timeout: float = START_TIMEOUT,
+                     components: tuple[str, ...] = COMPONENTS) -> dict:
+    """Wait until the API answers and reports a healthy database and scheduler; fail fast if a component dies."""
+    deadline = time.monotonic() + timeout
+    last: dict | None = None
+    while time.monotonic() < deadline:
+        for name in components:
+            if _process(settings, name) is None:
+                raise AirflowServiceError(
+                    f"airflow {name} exited during start; last lines of {log_file(settings, name)}:\n"
+                    + _tail(log_file(settings, name)))
+        last = health(url)
+        if last and all((last.get(part) or {}).get("status") == "healthy"
+                        for part in ("metadatabase", "scheduler")):
+            return last
+        time.sleep(1)
+    raise AirflowServiceError(f"the Airflow API at {url} was not healthy after {timeout:.0f}s (last answer: {last}); "
+                              f"see the logs in {log_dir(settings)}")
+
+
+def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
+          progress: Callable[[str], None] | None = None) -> StartResult:
+    """Migrate the metadata database, start the components not yet running, wait until the API is healthy.
+
+    Running it again while everything runs changes nothing. The warehouse server must already be up
+    (the CLI starts it first).
+    """
+    settings = settings or get_settings()
+    say = progress or (lambda _line: None)
+    env = airflow_runner.airflow_env(settings)
+    url = airflow_runner.api_url(settings)
+    password, created = airflow_runner.admin_password(settings)
+    running = tuple(s.name for s in component_status(settings) if s.running)
+    missing = tuple(name for name in COMPONENTS if name not in running)
+    if missing:
+        if "api-server" in missing and _port_in_use(airflow_runner.api_host(), airflow_runner.api_port()):
+            raise AirflowServiceError(f"port {airflow_runner.api_port()} is already in use by another program; "
+                                      "set AIRFLOW_PORT to a free port")
+        say("migrating the metadata database …")
+        result = subprocess.run([airflow_runner.airflow_bin(), "db", "migrate"], env=env, text=True,
+                                capture_output=True, cwd=settings.airflow_home)
+        if result.returncode != 0:
+            raise AirflowServiceError("airflow db migrate failed: "
+                                      + (result.stderr.strip().splitlines() or ["(no output)"])[-1])
+        for name in missing:
+            say(f"starting {name} (log: {log_file(settings, name)})")
+            _spawn(settings, name, env)
+    try:
+        wait_until_ready(settings, url, timeout)
+    except BaseException:
+        if missing:  # leave nothing half-started behind
+            stop(settings)
+        raise
+    return StartResult(url=url, username=airflow_runner.ADMIN_USER, password=password, password_created=created,
+                       started=missing, already_running=running, log_dir=log_dir(settings),
+                       password_file=airflow_runner.passwords_file(settings))
+
+
+# --- the CLI group ---------------------------------------------------------------------------------
+
+
+@click.group("airflow")
+def airflow_group() -> None:
+    """Run Airflow locally as a deployment does: api-server (UI), scheduler, dag-processor, triggerer."""
+
+
+@airflow_group.command("start")
+@click.option("--timeout", default=START_TIMEOUT, show_default=True, help="Seconds to wait for a healthy API.")
+def start_command(timeout: float) -> None:
+    """Start the warehouse and Airflow (if not running) and print the UI's URL and login."""
+    from saas_analytics import warehouse as wh
+
+    settings = get_settings()
+    wh.start(settings)
+    result = start(settings, timeout=timeout, progress=lambda line: click.echo(f"airflow: {line}"))
+    if result.started:
+        click.echo(f"airflow: started {', '.join(result.started)} — logs in {result.log_dir}")
+    else:
+        click.echo("airflow: already running")
+    click.echo(f"airflow: UI and REST API at {result.url}")
+    if result.password_created:
+        click.echo(f"airflow: login {result.username} / {result.password}  "
+                   f"(generated now, kept in {result.password_file})")
+    else:
+        click.echo(f"airflow: login {result.username}; the password is in {result.password_file}")
+
+
+@airflow_group.command("stop")
+def stop_command() -> None:
+    """Stop every Airflow component (and any task still running); leaves the warehouse running."""
+    stopped = stop(get_settings())
+    click.echo(f"airflow: stopped {', '.join(stopped)}" if stopped else "airflow: was not running")
+
+
+@airflow_group.command("status")
+def status_command() -> None:
+    """Show each component and the API's health (exit 1 unless all run)."""
+    settings = get_settings()
+    url = airflow_runner.api_url(settings)
+    statuses = component_status(settings)
+    click.echo(f"airflow ({settings.airflow_home}, {url}):")
+    for st in statuses:
+        click.echo(f"  {st.name:<14} " + (f"running, pid {st.pid}" if st.running else "not running"))
+    doc = health(url) if any(s.running for s in statuses) else None
+    if doc:
+        parts = ", ".join(f"{k} {v.get('status')}" for k, v in doc.items() if isinstance(v, dict))
+        click.echo(f"  health: {parts}")
+    else:
+        click.echo("  health: the API does not answer")
+    if not all(s.running for s in statuses):
+        sys.exit(1)
+
+
+@airflow_group.command("cli", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def cli_command(args: tuple[str, ...]) -> None:
+    """Run the `airflow` CLI with this project's environment, e.g. `cli dags list-runs saas_analytics_daily`."""
+    code = airflow_runner.airflow(*args, settings=get_settings(), check=False).returncode
+    if code:
+        sys.exit(code)

@@ -1,0 +1,99 @@
+"""Reading `core` into pandas: the inputs every ML function works on.
+
+Only behavioural facts leave the database: user ids, event times, event names, platforms, feature
+names, document ids and subscription amounts. No traits (emails, names, companies) are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import psycopg
+
+EVENT_COLUMNS = ("user_id", "event_at", "received_at", "event_name", "platform", "feature", "document_id")
+SUBSCRIPTION_COLUMNS = ("user_id", "event_at", "event_name", "plan", "billing_period", "mrr_cents")
+
+EVENTS_SQL = """
+select user_id, event_at, received_at, event_name, platform, feature, document_id
+from core.fact_events
+where event_type = 'track' and event_date >= %(since)s
+order by user_id, event_at, message_id
+"""
+SUBSCRIPTIONS_SQL = """
+select user_id, event_at, event_name, plan, billing_period, mrr_cents
+from core.fact_subscription_events
+order by user_id, event_at, message_id
+"""
+SIGNUPS_SQL = """
+select user_id, signup_at as event_at
+from core.dim_users
+where signup_at is not null
+order by user_id
+"""
+
+
+@dataclass(frozen=True)
+class CoreFrames:
+    """The core facts the ML code reads, as DataFrames (times are UTC-aware pandas timestamps).
+
+    events: one row per valid track event (EVENT_COLUMNS).
+    subscriptions: one row per subscription event (SUBSCRIPTION_COLUMNS), mrr_cents after the event.
+    """
+
+    events: pd.DataFrame
+    subscriptions: pd.DataFrame
+
+
+def empty_events() -> pd.DataFrame:
+    """An events frame with no rows and the right dtypes."""
+    return normalise_events(pd.DataFrame({c: [] for c in EVENT_COLUMNS}))
+
+
+def normalise_events(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coerce an events frame to the expected columns and dtypes (UTC timestamps, strings)."""
+    out = frame.loc[:, list(EVENT_COLUMNS)].copy()
+    for col in ("event_at", "received_at"):
+        out[col] = pd.to_datetime(out[col], utc=True)
+    for col in ("user_id", "event_name", "platform", "feature", "document_id"):
+        out[col] = out[col].astype("object")
+    return out.reset_index(drop=True)
+
+
+def normalise_subscriptions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Coerce a subscriptions frame to the expected columns and dtypes."""
+    out = frame.loc[:, list(SUBSCRIPTION_COLUMNS)].copy()
+    out["event_at"] = pd.to_datetime(out["event_at"], utc=True)
+    out["mrr_cents"] = pd.to_numeric(out["mrr_cents"]).astype("int64")
+    for col in ("user_id", "event_name", "plan", "billing_period"):
+        out[col] = out[col].astype("object")
+    return out.reset_index(drop=True)
+
+
+def _frame(conn: psycopg.Connection, query: str, params: dict | None = None) -> pd.DataFrame:
+    """Run a query and return its rows as a DataFrame."""
+    cur = conn.execute(query, params or {})
+    return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+
+def latest_activity_date(conn: psycopg.Connection) -> date | None:
+    """The data-driven `as_of` of a run: the latest UTC day with any user activity in core."""
+    return conn.execute("select max(activity_date) from core.fact_daily_user_activity").fetchone()[0]
+
+
+def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames:
+    """Read the track events (from `since` on, default all) and every subscription event."""
+    since = since or date(1970, 1, 1)
+    events = _frame(conn, EVENTS_SQL, {"since": since})
+    subs = _frame(conn, SUBSCRIPTIONS_SQL)
+    if events.empty:
+        events = pd.DataFrame({c: [] for c in EVENT_COLUMNS})
+    if subs.empty:
+        subs = pd.DataFrame({c: [] for c in SUBSCRIPTION_COLUMNS})
+    return CoreFrames(events=normalise_events(events), subscriptions=normalise_subscriptions(subs))
+
+
+def history_start(as_of: date, days: int) -> date:
+    """The first day of a `days`-long history window ending on `as_of`."""
+    return as_of - timedelta(days=days - 1)

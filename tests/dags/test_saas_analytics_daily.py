@@ -1,0 +1,105 @@
+"""The DAG itself: it imports cleanly, and real Airflow runs of it produce the reference metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+from pipeline_helpers import assert_matches_reference
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from saas_analytics import airflow_runner
+from saas_analytics.config import DAG_ID
+from saas_analytics.simulator import SimulationConfig, simulate
+
+DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+
+
+def test_dag_imports_without_errors_and_is_configured_for_daily_operation():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    dag = bag.dags.get(DAG_ID)
+    assert dag is not None
+    assert dag.timetable.expression == "0 2 * * *" and str(dag.timetable.timezone) == "UTC"
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert dag.doc_md and "saas_analytics_daily" in dag.doc_md
+    for task in dag.tasks:
+        assert task.retries >= 2 and task.retry_exponential_backoff, task.task_id
+    order = ["load", "staging", "core", "data_tests_core", "refresh_analytics", "data_tests_analytics"]
+    for upstream, downstream in zip(order, order[1:], strict=False):
+        assert upstream in dag.get_task(downstream).upstream_task_ids
+    for check in ("check_fact_events_columns", "check_daily_activity_table"):
+        assert dag.get_task("refresh_analytics").upstream_task_ids >= {check}
+
+
+@pytest.fixture
+def airflow_settings(pg_server: dict, warehouse_db: str, tmp_path: Path):
+    """Settings that point Airflow at a fresh metadata database and the test warehouse."""
+    name = f"saas_airflow_{os.getpid()}_{tmp_path.name[-12:].replace('-', '_')}"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    settings = dataclasses.replace(
+        pg_server["settings"],
+        database_url=warehouse_db,
+        airflow_database_url=make_conninfo(pg_server["admin"], dbname=name),
+        data_dir=tmp_path / "data",
+        landing_dir=tmp_path / "landing",
+        airflow_home=tmp_path / "airflow",
+    )
+    settings.landing_dir.mkdir(parents=True)
+    yield settings
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def table_rows(conninfo: str, query: str) -> list[tuple]:
+    """All rows of a query."""
+    with psycopg.connect(conninfo) as conn:
+        return conn.execute(query).fetchall()
+
+
+@pytest.mark.airflow
+def test_airflow_runs_produce_the_reference_metrics_and_a_rerun_changes_nothing(airflow_settings, warehouse_db):
+    landing = airflow_settings.landing_dir
+    simulate(SimulationConfig(days=40, users=250, seed=5, malformed_rate=0.01, duplicate_rate=0.03,
+                              late_rate=0.05), landing)
+
+    assert airflow_runner.run_dag(settings=airflow_settings) == 0
+    assert_matches_reference(warehouse_db, landing)
+    runs = table_rows(warehouse_db, "select status, files_loaded, lines_read, events_loaded, quarantined,"
+                      " duplicates from analytics.pipeline_runs")
+    assert len(runs) == 1
+    status, files, lines, events, quarantined, duplicates = runs[0]
+    assert status == "success" and files == 40 and events + quarantined + duplicates == lines
+
+    analytics_before = {v: table_rows(warehouse_db, f"select * from analytics.{v} order by 1")
+                        for v in ("daily_active_users", "mrr_monthly", "feature_adoption")}
+    core_before = table_rows(warehouse_db, "select count(*), max(message_id) from core.fact_events")
+
+    assert airflow_runner.run_dag(settings=airflow_settings) == 0
+    for view, rows in analytics_before.items():
+        assert table_rows(warehouse_db, f"select * from analytics.{view} order by 1") == rows
+    assert table_rows(warehouse_db, "select count(*), max(message_id) from core.fact_events") == core_before
+    second = table_rows(warehouse_db, "select files_loaded, lines_read from analytics.pipeline_runs"
+                        " order by started_at desc limit 1")
+    assert second == [(0, 0)]
+
+
+@pytest.mark.airflow
+def test_a_failing_data_test_fails_the_airflow_run(airflow_settings, warehouse_db):
+    simulate(SimulationConfig(days=5, users=40, seed=3), airflow_settings.landing_dir)
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        # break a business rule behind the pipeline's back: a user-day that no event supports
+        conn.execute("insert into core.fact_daily_user_activity values"
+                     " ('ghost', '2020-01-01', 1, 0, 0, 0, now(), now(), 'web')")
+    assert airflow_runner.run_dag(settings=airflow_settings) != 0
+    stages = dict(table_rows(warehouse_db, "select stage, status from analytics.pipeline_run_stages"))
+    assert stages["check_raw_staging_core"] == "failed"
+    assert "refresh_analytics" not in stages
