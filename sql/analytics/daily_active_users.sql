@@ -32,16 +32,32 @@ user_days as (
 -- An active day keeps its user in the 7-day (30-day) window until 7 (30) days later or until their
 -- next active day takes over, so each user is counted at most once per day: +1 at the start, -1 after.
 window_edges as (
-    select activity_date as edge_date, 1 as dau, 1 as wau, 1 as mau
+    select
+        activity_date as edge_date,
+        1 as dau,
+        1 as wau,
+        1 as mau
     from user_days
     union all
-    select activity_date + 1, -1, 0, 0
+    select
+        activity_date + 1 as edge_date,
+        -1 as dau,
+        0 as wau,
+        0 as mau
     from user_days
     union all
-    select least(activity_date + 7, next_active_date), 0, -1, 0
+    select
+        least(activity_date + 7, next_active_date) as edge_date,
+        0 as dau,
+        -1 as wau,
+        0 as mau
     from user_days
     union all
-    select least(activity_date + 30, next_active_date), 0, 0, -1
+    select
+        least(activity_date + 30, next_active_date) as edge_date,
+        0 as dau,
+        0 as wau,
+        -1 as mau
     from user_days
 ),
 

@@ -40,16 +40,20 @@ grid as (
     cross join latest
     cross join lateral generate_series(
         0,
-        ((extract(year from latest.latest_month) - extract(year from cohort_sizes.cohort_month)) * 12
-        + extract(month from latest.latest_month) - extract(month from cohort_sizes.cohort_month))::integer
+        (
+            (extract(year from latest.latest_month) - extract(year from cohort_sizes.cohort_month)) * 12
+            + extract(month from latest.latest_month) - extract(month from cohort_sizes.cohort_month)
+        )::integer
     ) as offsets (months_since_signup)
 ),
 
 retained as (
     select
         cohort_members.cohort_month,
-        ((extract(year from active_months.activity_month) - extract(year from cohort_members.cohort_month)) * 12
-        + extract(month from active_months.activity_month) - extract(month from cohort_members.cohort_month))::integer
+        (
+            (extract(year from active_months.activity_month) - extract(year from cohort_members.cohort_month)) * 12
+            + extract(month from active_months.activity_month) - extract(month from cohort_members.cohort_month)
+        )::integer
             as months_since_signup,
         count(distinct cohort_members.user_id) as retained_users
     from cohort_members

@@ -1,6 +1,5 @@
--- grain: one row per staged event not yet in core (temp table for this run)
-create temp table core_batch on commit drop as
-
+-- grain: one row per staged event not yet in core
+-- temp table: the runner creates it for this run's transaction
 with
 
 watermark as (

@@ -1,7 +1,13 @@
 -- grain: one row per user per UTC day with at least one valid track event
 -- The user-days this run's track events touch are rebuilt from fact_events (late events included).
 delete from core.fact_daily_user_activity as activity
-using (select distinct user_id, event_date from core_batch where event_type = 'track') as touched
+using (
+    select distinct
+        user_id,
+        event_date
+    from core_batch
+    where event_type = 'track'
+) as touched
 where activity.user_id = touched.user_id and activity.activity_date = touched.event_date;
 
 insert into core.fact_daily_user_activity (

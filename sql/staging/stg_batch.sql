@@ -1,6 +1,5 @@
--- grain: one row per landing line of the files loaded but not yet staged (temp table for this run)
-create temp table stg_batch on commit drop as
-
+-- grain: one row per landing line of the files loaded but not yet staged
+-- temp table: the runner creates it for this run's transaction
 with
 
 new_files as (
@@ -14,7 +13,7 @@ loaded_lines as (
         e.payload,
         null::text as load_error
     from raw.events as e
-    inner join new_files using (file_id)
+    inner join new_files on e.file_id = new_files.file_id
 ),
 
 -- lines that were not even JSON text were kept by the loader with the parser's reason
@@ -25,7 +24,7 @@ rejected_lines as (
         null::jsonb as payload,
         r.reason as load_error
     from raw.rejected_lines as r
-    inner join new_files using (file_id)
+    inner join new_files on r.file_id = new_files.file_id
 ),
 
 all_lines as (
@@ -42,7 +41,7 @@ checked as (
             when payload is null then 'invalid_json'
             when jsonb_typeof(payload) <> 'object' then 'not_an_object'
             when
-                jsonb_typeof(payload -> 'message_id') is distinct from 'string'
+                coalesce(jsonb_typeof(payload -> 'message_id'), 'null') <> 'string'
                 or payload ->> 'message_id' = ''
                 then 'missing_message_id'
             when coalesce(jsonb_typeof(payload -> 'type'), 'null') = 'null' then 'missing_type'
@@ -51,24 +50,23 @@ checked as (
                 or payload ->> 'type' not in ('track', 'identify')
                 then 'unknown_type'
             when
-                jsonb_typeof(payload -> 'user_id') is distinct from 'string'
+                coalesce(jsonb_typeof(payload -> 'user_id'), 'null') <> 'string'
                 or payload ->> 'user_id' = ''
                 then 'missing_user_id'
             when coalesce(jsonb_typeof(payload -> 'timestamp'), 'null') = 'null' then 'missing_timestamp'
             when
                 jsonb_typeof(payload -> 'timestamp') <> 'string'
-                or payload ->> 'timestamp' !~ '^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-4]):[0-5]\d)$'
                 or not staging.is_valid_timestamptz(payload ->> 'timestamp')
                 then 'invalid_timestamp'
             when
                 payload ->> 'type' = 'track'
-                and (jsonb_typeof(payload -> 'event') is distinct from 'string' or payload ->> 'event' = '')
+                and (coalesce(jsonb_typeof(payload -> 'event'), 'null') <> 'string' or payload ->> 'event' = '')
                 then 'missing_event'
             when
                 payload ->> 'type' = 'track'
                 and payload ->> 'event' in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
                 and (
-                    jsonb_typeof(payload -> 'properties' -> 'mrr_cents') is distinct from 'number'
+                    coalesce(jsonb_typeof(payload -> 'properties' -> 'mrr_cents'), 'null') <> 'number'
                     or payload -> 'properties' ->> 'mrr_cents' !~ '^\d{1,15}$'
                 )
                 then 'invalid_mrr_cents'
@@ -76,7 +74,7 @@ checked as (
                 payload ->> 'type' = 'track'
                 and payload ->> 'event' = 'feature_used'
                 and (
-                    jsonb_typeof(payload -> 'properties' -> 'feature') is distinct from 'string'
+                    coalesce(jsonb_typeof(payload -> 'properties' -> 'feature'), 'null') <> 'string'
                     or payload -> 'properties' ->> 'feature' = ''
                 )
                 then 'missing_feature'
@@ -101,7 +99,6 @@ final as (
             when
                 reason is null
                 and jsonb_typeof(payload -> 'received_at') = 'string'
-                and payload ->> 'received_at' ~ '^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-4]):[0-5]\d)$'
                 and staging.is_valid_timestamptz(payload ->> 'received_at')
                 then (payload ->> 'received_at')::timestamptz
         end as received_at

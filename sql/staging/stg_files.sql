@@ -1,6 +1,5 @@
--- grain: one row per loaded file not yet staged (temp table: fixes this run's input set)
-create temp table stg_files on commit drop as
-
+-- grain: one row per loaded file not yet staged
+-- temp table: the runner creates it for this run's transaction
 with
 
 loaded as (

@@ -2,7 +2,10 @@
 with
 
 from_events as (
-    select user_id, event_date as activity_date, count(*) as track_events
+    select
+        user_id,
+        event_date as activity_date,
+        count(*) as track_events
     from core.fact_events
     where event_type = 'track'
     group by user_id, event_date

@@ -2,7 +2,8 @@
 with
 
 watermark as (
-    select last_staged_seq from core.watermarks where step = 'core'
+    select last_staged_seq from core.watermarks
+    where step = 'core'
 ),
 
 staged as (
@@ -13,7 +14,8 @@ staged as (
 ),
 
 final as (
-    select coalesce(staged.message_id, facts.message_id) as message_id,
+    select
+        coalesce(staged.message_id, facts.message_id) as message_id,
         case when facts.message_id is null then 'missing from core' else 'not staged' end as problem
     from staged
     full outer join core.fact_events as facts on staged.message_id = facts.message_id

@@ -2,14 +2,19 @@
 with
 
 earliest as (
-    select user_id, min(event_at) as signup_at
+    select
+        user_id,
+        min(event_at) as signup_at
     from core.fact_events
     where event_type = 'track' and event_name = 'signed_up'
     group by user_id
 ),
 
 final as (
-    select users.user_id, users.signup_at, earliest.signup_at as expected
+    select
+        users.user_id,
+        users.signup_at,
+        earliest.signup_at as expected
     from core.dim_users as users
     full outer join earliest on users.user_id = earliest.user_id
     where

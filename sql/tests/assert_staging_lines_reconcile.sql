@@ -2,19 +2,35 @@
 with
 
 files as (
-    select file_id, file_name, lines_read from raw.load_files
+    select
+        file_id,
+        file_name,
+        lines_read
+    from raw.load_files
 ),
 
 valid as (
-    select file_id, count(*) as n from staging.events group by file_id
+    select
+        file_id,
+        count(*) as n
+    from staging.events
+    group by file_id
 ),
 
 quarantined as (
-    select file_id, count(*) as n from staging.quarantine group by file_id
+    select
+        file_id,
+        count(*) as n
+    from staging.quarantine
+    group by file_id
 ),
 
 duplicates as (
-    select file_id, count(*) as n from staging.duplicates group by file_id
+    select
+        file_id,
+        count(*) as n
+    from staging.duplicates
+    group by file_id
 ),
 
 final as (

@@ -133,8 +133,9 @@ def api_url(settings: Settings | None = None) -> str:
 def airflow_env(settings: Settings | None = None) -> dict[str, str]:
     """The environment every Airflow process of this project runs with.
 
-    AIRFLOW__CORE__DAGS_FOLDER, the secrets and the log-server ports may be overridden from the
-    environment; everything else is derived from the project's settings.
+    The executor, its parallelism, the secrets and Airflow's log-server ports
+    (AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT, AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT) may be set in
+    the environment; everything else is derived from the project's settings.
     """
     settings = settings or get_settings()
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
@@ -142,8 +143,8 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
     admin_password(settings)
     env = dict(os.environ)
     for name, value in {
-        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "8",
         "AIRFLOW__CORE__FERNET_KEY": keys["fernet_key"],
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
         "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
@@ -152,6 +153,7 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         env[name] = env.get(name) or value
     env.update({
         "AIRFLOW_HOME": str(settings.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(airflow_conninfo(settings), "psycopg2"),

@@ -59,7 +59,7 @@ class StartResult:
     url: str
     username: str
     password: str
-    password_created: bool
+    first_start: bool
     started: tuple[str, ...]
     already_running: tuple[str, ...]
     log_dir: Path
@@ -265,7 +265,7 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
     say = progress or (lambda _line: None)
     env = airflow_runner.airflow_env(settings)
     url = airflow_runner.api_url(settings)
-    password, created = airflow_runner.admin_password(settings)
+    password, _ = airflow_runner.admin_password(settings)
     running = tuple(s.name for s in component_status(settings) if s.running)
     missing = tuple(name for name in COMPONENTS if name not in running)
     if missing:
@@ -287,7 +287,10 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
         if missing:  # leave nothing half-started behind
             stop(settings)
         raise
-    return StartResult(url=url, username=airflow_runner.ADMIN_USER, password=password, password_created=created,
+    shown = settings.airflow_home / ".admin_password_shown"
+    first_start = not shown.exists()
+    shown.touch()
+    return StartResult(url=url, username=airflow_runner.ADMIN_USER, password=password, first_start=first_start,
                        started=missing, already_running=running, log_dir=log_dir(settings),
                        password_file=airflow_runner.passwords_file(settings))
 
@@ -314,9 +317,9 @@ def start_command(timeout: float) -> None:
     else:
         click.echo("airflow: already running")
     click.echo(f"airflow: UI and REST API at {result.url}")
-    if result.password_created:
+    if result.first_start:
         click.echo(f"airflow: login {result.username} / {result.password}  "
-                   f"(generated now, kept in {result.password_file})")
+                   f"(generated for this installation, kept in {result.password_file})")
     else:
         click.echo(f"airflow: login {result.username}; the password is in {result.password_file}")
 

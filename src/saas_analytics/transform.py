@@ -32,6 +32,7 @@ ANALYTICS_VIEWS: tuple[str, ...] = (
 )
 TRANSFORM_LOCK = 4_242_002
 KEY_LINE = re.compile(r"^--\s*key:\s*(.+)$", re.MULTILINE)
+TEMP_TABLE_LINE = re.compile(r"^--\s*temp table:", re.MULTILINE)
 
 
 class DataTestError(RuntimeError):
@@ -69,13 +70,22 @@ def run_layer(conninfo: str, layer: str, progress: Callable[[str], None] | None 
         conn.execute("set local work_mem = '256MB'")
         for name in LAYER_STEPS[layer]:
             started = time.perf_counter()
-            cur = conn.execute(read_sql(layer, name).encode())
+            cur = conn.execute(step_statement(layer, name))
             rows = max(cur.rowcount, 0)
             while cur.nextset():  # a step file may hold several statements (e.g. delete, then insert)
                 rows += max(cur.rowcount, 0)
             results.append(StepResult(f"{layer}.{name}", rows, time.perf_counter() - started))
             say(f"{layer}.{name}: {rows:,} rows in {results[-1].seconds:.2f}s")
     return results
+
+
+def step_statement(layer: str, name: str) -> sql.Composable:
+    """A step's SQL; a `-- temp table:` select becomes this transaction's temp table named after the file."""
+    text = read_sql(layer, name)
+    if not TEMP_TABLE_LINE.search(text):
+        return sql.SQL(text)
+    return sql.SQL("create temp table {} on commit drop as ").format(sql.Identifier(name)) + sql.SQL(
+        text.strip().rstrip(";"))
 
 
 def view_key(select_sql: str, name: str) -> list[str]:

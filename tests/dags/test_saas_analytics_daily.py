@@ -8,10 +8,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from pipeline_helpers import assert_matches_reference
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from pipeline_helpers import assert_matches_reference
 from saas_analytics import airflow_runner
 from saas_analytics.config import DAG_ID
 from saas_analytics.simulator import SimulationConfig, simulate

@@ -281,15 +281,21 @@ create table analytics.pipeline_run_stages (
 """
 
 # PostgreSQL 16+ checks input without exceptions; older servers use an exception block.
-TIMESTAMP_CHECK_16 = """
+# ISO-8601 with an explicit offset, seconds and at most microseconds: what the event contract accepts.
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-4]):[0-5]\d)$"
+# PostgreSQL 16+ checks input without exceptions; older servers use an exception block.
+TIMESTAMP_CHECK_16 = f"""
 create function staging.is_valid_timestamptz(value text) returns boolean
 language sql immutable parallel safe
-return pg_input_is_valid(value, 'timestamptz');
+return value ~ '{ISO_TIMESTAMP}' and pg_input_is_valid(value, 'timestamptz');
 """
-TIMESTAMP_CHECK_15 = """
+TIMESTAMP_CHECK_15 = f"""
 create function staging.is_valid_timestamptz(value text) returns boolean
 language plpgsql immutable parallel safe as $$
 begin
+    if value !~ '{ISO_TIMESTAMP}' then
+        return false;
+    end if;
     perform value::timestamptz;
     return true;
 exception when others then
