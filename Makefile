@@ -23,7 +23,7 @@ install: $(STAMP)  ## create .venv and install everything
 demo: install  ## start the warehouse, simulate 90 days, run the DAG through Airflow, print KPIs
 	@$(BIN)/saas-analytics warehouse start
 	@$(BIN)/saas-analytics simulate
-	@$(BIN)/saas-analytics run 2>&1 | $(BIN)/python -m saas_analytics.progress
+	@$(BIN)/saas-analytics run
 	@$(BIN)/saas-analytics summary
 	@echo
 	@echo "Query it:  $(BIN)/saas-analytics psql -c 'select * from analytics.mrr_monthly order by month'"

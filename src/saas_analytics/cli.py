@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 import click
@@ -116,10 +116,18 @@ def simulate(days: int, users: int, start, seed: int, malformed_rate: float, dup
 @click.option("--date", "run_date", type=click.DateTime(["%Y-%m-%d"]), help="Logical date of the run.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First logical date of a range.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last logical date of a range.")
-def run(run_date, start, end) -> None:
-    """Run the saas_analytics_daily DAG through Airflow (for a date, a range, or now)."""
+@click.option("--show-airflow-log", is_flag=True, help="Print Airflow's whole output, not just progress.")
+def run(run_date, start, end, show_airflow_log: bool) -> None:
+    """Run the saas_analytics_daily DAG through Airflow (for a date, a range, or now).
+
+    Each run loads every landed file not yet loaded, so a range mostly re-checks the same data.
+    """
+    from datetime import datetime
+
     from saas_analytics import airflow_runner
     from saas_analytics import warehouse as wh
+    from saas_analytics.config import DAG_ID
+    from saas_analytics.progress import run_with_progress
 
     if bool(start) != bool(end):
         raise click.UsageError("--start and --end go together")
@@ -129,12 +137,20 @@ def run(run_date, start, end) -> None:
         if days < 0:
             raise click.UsageError("--end is before --start")
         dates = [start.date() + timedelta(days=i) for i in range(days + 1)]
-    wh.start()
+    settings = get_settings()
+    wh.start(settings)
+    click.echo("run: preparing Airflow's metadata database …")
+    airflow_runner.migrate_metadata(settings)
     for logical_date in dates:
-        click.echo(f"run: saas_analytics_daily {logical_date or '(now)'} through Airflow …")
-        code = airflow_runner.run_dag(logical_date)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        log_path = settings.data_dir / "logs" / f"run-{stamp}.log"
+        click.echo(f"run: {DAG_ID} {logical_date or '(now)'} through Airflow (full log: {log_path})")
+        cmd = [airflow_runner.airflow_bin(), "dags", "test", DAG_ID]
+        if logical_date:
+            cmd.append(logical_date.isoformat())
+        code = run_with_progress(cmd, airflow_runner.airflow_env(settings), log_path, click.echo, show_airflow_log)
         if code != 0:
-            raise RuntimeError(f"the DAG run failed (airflow exit code {code}); see the task log above")
+            raise RuntimeError(f"the DAG run failed (airflow exit code {code}); details in {log_path}")
     click.echo("run: success")
 
 
@@ -167,6 +183,8 @@ def psql(psql_args: tuple[str, ...]) -> None:
 
 
 # --- command groups defined in other modules (one line each) ---
+from saas_analytics.dashboards.cli import metabase_group; cli.add_command(metabase_group)  # noqa: E402, E702, I001
+from saas_analytics.dashboards.cli import report_command; cli.add_command(report_command)  # noqa: E402, E702, I001
 from saas_analytics.airflow_services import airflow_group; cli.add_command(airflow_group)  # noqa: E402, E702, I001
 
 
