@@ -39,16 +39,16 @@ final as (
         files.file_name,
         batches.run_id,
         files.loaded_at,
-        (files.loaded_at at time zone 'UTC')::date as loaded_date,
         files.size_bytes,
         files.lines_read,
         files.lines_loaded,
         files.lines_rejected,
+        files.load_seconds,
         staged.staged_at,
+        (files.loaded_at at time zone 'UTC')::date as loaded_date,
         coalesce(staged.valid_events, 0) as valid_events,
         coalesce(staged.quarantined, 0) as quarantined,
-        coalesce(staged.duplicates, 0) as duplicates,
-        files.load_seconds
+        coalesce(staged.duplicates, 0) as duplicates
     from files
     left join batches on files.batch_id = batches.batch_id
     left join staged on files.file_id = staged.file_id

@@ -6,9 +6,9 @@ with
 activity as (
     select
         activity_date,
-        coalesce(platform, 'unknown') as platform,
         track_events,
-        feature_uses
+        feature_uses,
+        coalesce(platform, 'unknown') as platform
     from core.fact_daily_user_activity
 ),
 

@@ -31,8 +31,8 @@ final as (
         per_file.file_id,
         per_file.reason,
         files.file_name,
-        (files.loaded_at at time zone 'UTC')::date as loaded_date,
-        per_file.quarantined_lines::integer as quarantined_lines
+        per_file.quarantined_lines::integer as quarantined_lines,
+        (files.loaded_at at time zone 'UTC')::date as loaded_date
     from per_file
     inner join files on per_file.file_id = files.file_id
 )

@@ -25,6 +25,7 @@ final as (
         staged.context ->> 'platform' as platform,
         case when staged.event_name = 'feature_used' then staged.properties ->> 'feature' end as feature,
         staged.properties ->> 'document_id' as document_id,
+        staged.properties ->> 'session_id' as session_id,
         staged.properties ->> 'plan' as plan,
         staged.properties ->> 'billing_period' as billing_period,
         case

@@ -1,7 +1,7 @@
 -- grain: one row per valid, deduplicated event
 insert into core.fact_events (
     message_id, user_id, event_type, event_name, event_at, event_date, received_at,
-    platform, feature, document_id, properties, file_id, line_no
+    platform, feature, document_id, session_id, properties, file_id, line_no
 )
 
 with
@@ -22,6 +22,7 @@ final as (
         platform,
         feature,
         document_id,
+        session_id,
         properties,
         file_id,
         line_no

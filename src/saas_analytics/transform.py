@@ -22,7 +22,7 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
     "staging": ("stg_files", "stg_batch", "quarantine", "events", "duplicates", "staged_files"),
     "core": (
         "core_batch", "dim_users", "dim_features", "dim_documents", "dim_plans",
-        "fact_events", "fact_subscription_events", "fact_daily_user_activity", "watermarks",
+        "fact_events", "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "watermarks",
     ),
 }
 # Analytics materialized views, in refresh order.

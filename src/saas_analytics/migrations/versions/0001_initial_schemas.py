@@ -213,11 +213,13 @@ create table core.fact_events (
     platform text,
     feature text,
     document_id text,
+    session_id text,
     properties jsonb not null,
     file_id bigint not null,
     line_no integer not null
 );
 create index fact_events_user_date on core.fact_events (user_id, event_date);
+create index fact_events_session on core.fact_events (session_id) where session_id is not null;
 create index fact_events_date on core.fact_events (event_date);
 
 -- one row per subscription_started / _changed / _cancelled event
@@ -233,6 +235,20 @@ create table core.fact_subscription_events (
     line_no integer not null
 );
 create index fact_subscription_events_user on core.fact_subscription_events (user_id, event_at);
+
+-- one row per session (events sharing properties.session_id)
+create table core.fact_sessions (
+    session_id text primary key,
+    user_id text not null,
+    session_date date not null,
+    started_at timestamptz not null,
+    ended_at timestamptz not null,
+    duration_seconds integer not null,
+    track_events integer not null,
+    feature_uses integer not null,
+    platform text
+);
+create index fact_sessions_user on core.fact_sessions (user_id, session_date);
 
 -- one row per user per UTC day with at least one valid track event
 create table core.fact_daily_user_activity (
