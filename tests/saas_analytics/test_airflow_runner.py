@@ -1,0 +1,170 @@
+"""Airflow's environment for this project (secrets, auth, connection) and the DAG's scheduling semantics."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from saas_analytics import airflow_runner
+from saas_analytics.config import DAG_ID, Settings, get_settings
+
+WAREHOUSE_URL = "host=db.example.internal port=5433 user=pipeline password=s3cr3t dbname=warehouse"
+METADATA_URL = "host=db.example.internal port=5433 user=airflow password=af dbname=airflow"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings pointing at an external server (nothing needs to run) and a private data folder."""
+    for name in ("AIRFLOW_PORT", "AIRFLOW_HOST", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET",
+                 "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CORE__DAGS_FOLDER"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    base = get_settings()
+    return replace(base, data_dir=tmp_path / "data", landing_dir=tmp_path / "data" / "landing",
+                   airflow_home=tmp_path / "data" / "airflow", database_url=WAREHOUSE_URL,
+                   airflow_database_url=METADATA_URL)
+
+
+def test_env_derives_airflow_from_the_project_settings(settings: Settings) -> None:
+    env = airflow_runner.airflow_env(settings)
+    assert env["AIRFLOW_HOME"] == str(settings.airflow_home)
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(settings.project_dir / "dags")
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+        "postgresql+psycopg2://airflow:af@db.example.internal:5433/airflow")
+    # The warehouse reaches tasks through Airflow's own mechanism, from the same settings as the CLI.
+    conn = json.loads(env["AIRFLOW_CONN_SAAS_WAREHOUSE"])
+    assert conn == {"conn_type": "postgres", "host": "db.example.internal", "port": 5433, "login": "pipeline",
+                    "password": "s3cr3t", "schema": "warehouse"}
+    assert env["LANDING_DIR"] == str(settings.landing_dir) and env["DATA_DIR"] == str(settings.data_dir)
+    assert env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] == str(settings.airflow_home / "logs")
+
+
+def test_env_turns_authentication_on(settings: Settings) -> None:
+    env = airflow_runner.airflow_env(settings)
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("simple_auth_manager.SimpleAuthManager")
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == "admin:admin"
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "False"
+    passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    assert passwords.parent == settings.airflow_home
+    stored = json.loads(passwords.read_text())
+    assert list(stored) == ["admin"] and len(stored["admin"]) >= 16
+
+
+def test_secrets_are_generated_once_private_and_shared_by_every_process(settings: Settings) -> None:
+    from cryptography.fernet import Fernet
+
+    first = airflow_runner.airflow_env(settings)
+    second = airflow_runner.airflow_env(settings)
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"):
+        assert first[key] and first[key] == second[key], key
+    assert len(first["AIRFLOW__API_AUTH__JWT_SECRET"]) >= 32
+    Fernet(first["AIRFLOW__CORE__FERNET_KEY"].encode())  # a valid key
+    password, created = airflow_runner.admin_password(settings)
+    assert not created and json.loads(airflow_runner.passwords_file(settings).read_text()) == {"admin": password}
+    for path in (airflow_runner.secrets_file(settings), airflow_runner.passwords_file(settings)):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+        path.chmod(0o644)
+    airflow_runner.airflow_env(settings)  # re-tightens loosened files
+    assert airflow_runner.secrets_file(settings).stat().st_mode & 0o777 == 0o600
+    # Different installations get different secrets.
+    other = replace(settings, airflow_home=settings.airflow_home.parent / "other-airflow")
+    assert airflow_runner.airflow_env(other)["AIRFLOW__API_AUTH__JWT_SECRET"] != first["AIRFLOW__API_AUTH__JWT_SECRET"]
+
+
+def test_secrets_live_in_the_ignored_data_folder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AIRFLOW_HOME", "DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("saas_analytics.config.load_dotenv", lambda *a, **k: None)
+    get_settings.cache_clear()
+    try:
+        default = get_settings()
+    finally:
+        get_settings.cache_clear()
+    assert default.airflow_home == default.project_dir / "data" / "airflow"
+    for path in (airflow_runner.secrets_file(default), airflow_runner.passwords_file(default)):
+        ignored = subprocess.run(["git", "-C", str(default.project_dir), "check-ignore", "-q", str(path)],
+                                 check=False)
+        assert ignored.returncode in (0, 128), f"{path} is not ignored by git"  # 128: not a git checkout
+
+
+def test_operator_provided_secrets_and_executor_win(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "from-the-vault")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    env = airflow_runner.airflow_env(settings)
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == "from-the-vault"
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+
+
+def test_api_port_and_host(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = airflow_runner.airflow_env(settings)
+    assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("127.0.0.1", "8080")
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8080/execution/"
+    monkeypatch.setenv("AIRFLOW_PORT", "18123")
+    monkeypatch.setenv("AIRFLOW_HOST", "0.0.0.0")
+    env = airflow_runner.airflow_env(settings)
+    assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("0.0.0.0", "18123")
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
+    assert airflow_runner.api_url(settings) == "http://127.0.0.1:18123"
+    monkeypatch.setenv("AIRFLOW_PORT", "http")
+    with pytest.raises(ValueError, match="AIRFLOW_PORT"):
+        airflow_runner.airflow_env(settings)
+
+
+def test_connection_json_for_a_unix_socket_server() -> None:
+    conn = json.loads(airflow_runner.airflow_connection_json("host=/tmp/pg port=5444 user=postgres dbname=wh"))
+    assert conn == {"conn_type": "postgres", "host": "/tmp/pg", "port": 5444, "login": "postgres", "schema": "wh"}
+    assert conninfo_to_dict("host=/tmp/pg dbname=wh")["host"] == "/tmp/pg"
+
+
+# --- the DAG's scheduling semantics, as Airflow parses it ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    project = Path(__file__).resolve().parents[2]
+    bag = DagBag(dag_folder=str(project / "dags"), bundle_path=project / "dags")
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags[DAG_ID]
+
+
+def test_dag_runs_daily_at_two_utc_without_catchup(dag) -> None:
+    timetable = dag.timetable  # the cron fires at 02:00 UTC; a run's logical date is that instant
+    assert type(timetable).__name__ == "CronTriggerTimetable", timetable
+    assert timetable.expression == "0 2 * * *" and str(timetable.timezone) == "UTC"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.is_paused_upon_creation is False
+
+
+def test_every_task_retries_with_exponential_backoff(dag) -> None:
+    """Every task that does the work retries; a bookkeeping task that runs whatever happened
+    (trigger rule all_done, e.g. record_run) may not, since a retry would only repeat its verdict."""
+    working = [task for task in dag.tasks if str(task.trigger_rule) in ("all_success", "TriggerRule.ALL_SUCCESS")]
+    assert len(working) >= 7, [t.task_id for t in dag.tasks]
+    for task in working:
+        assert task.retries >= 1, task.task_id
+        backoff = task.retry_exponential_backoff  # a multiplier; True means 2 (Airflow's deserializer)
+        assert (2.0 if backoff is True else float(backoff)) > 1, task.task_id
+        assert timedelta(0) < task.retry_delay <= timedelta(minutes=5), task.task_id
+        assert task.max_retry_delay is not None and task.max_retry_delay <= timedelta(hours=1), task.task_id
+
+
+def test_no_task_needs_a_logical_date(dag) -> None:
+    """A UI trigger has no logical date: templates using ds/ts/logical_date/data_interval would fail."""
+    needs_date = ("ds", "ts", "logical_date", "data_interval_start", "data_interval_end")
+    for task in dag.tasks:
+        for name in task.template_fields:
+            value = str(getattr(task, name, "") or "")
+            assert not any(f"{{{{ {key}" in value or f"{{{{{key}" in value for key in needs_date), (task.task_id, name)
