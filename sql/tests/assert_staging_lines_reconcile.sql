@@ -1,36 +1,46 @@
--- for every staged file: valid events + quarantined + duplicates = lines read
+-- for every staged file of the latest batch: valid events + quarantined + duplicates = lines read
 with
+
+latest_batch as (
+    select max(batch_id) as batch_id
+    from raw.load_files
+),
 
 files as (
     select
-        file_id,
-        file_name,
-        lines_read
-    from raw.load_files
+        files.file_id,
+        files.file_name,
+        files.lines_read
+    from raw.load_files as files
+    inner join latest_batch on files.batch_id = latest_batch.batch_id
+    inner join staging.staged_files as staged on files.file_id = staged.file_id
 ),
 
 valid as (
     select
-        file_id,
+        events.file_id,
         count(*) as n
-    from staging.events
-    group by file_id
+    from staging.events as events
+    inner join files on events.file_id = files.file_id
+    group by events.file_id
 ),
 
 quarantined as (
     select
-        file_id,
+        quarantine.file_id,
         count(*) as n
-    from staging.quarantine
-    group by file_id
+    from staging.quarantine as quarantine
+    inner join files on quarantine.file_id = files.file_id
+    group by quarantine.file_id
 ),
 
 duplicates as (
     select
-        file_id,
+        duplicates.file_id,
         count(*) as n
-    from staging.duplicates
-    group by file_id
+    from staging.duplicates as duplicates
+    inner join files on duplicates.file_id = files.file_id
+    group by duplicates.file_id
 ),
 
 final as (
@@ -42,7 +52,6 @@ final as (
         coalesce(quarantined.n, 0) as quarantined,
         coalesce(duplicates.n, 0) as duplicates
     from files
-    inner join staging.staged_files as staged on files.file_id = staged.file_id
     left join valid on files.file_id = valid.file_id
     left join quarantined on files.file_id = quarantined.file_id
     left join duplicates on files.file_id = duplicates.file_id
