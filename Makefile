@@ -20,11 +20,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)  ## create .venv and install everything
 
-demo: install  ## start the warehouse, simulate 90 days, run the DAG through Airflow, print KPIs
+demo: install  ## start the warehouse, simulate 90 days, run the DAG through Airflow, print KPIs, write the report
 	@$(BIN)/saas-analytics warehouse start
 	@$(BIN)/saas-analytics simulate
 	@$(BIN)/saas-analytics run
 	@$(BIN)/saas-analytics summary
+	@$(BIN)/saas-analytics report
 	@echo
 	@echo "Query it:  $(BIN)/saas-analytics psql -c 'select * from analytics.mrr_monthly order by month'"
 	@echo "Stop it:   $(BIN)/saas-analytics warehouse stop"
