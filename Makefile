@@ -22,7 +22,7 @@ install: $(STAMP)  ## create .venv and install everything
 
 demo: install  ## start the warehouse, simulate 90 days, run the DAG through Airflow, print KPIs, write the report
 	@$(BIN)/saas-analytics warehouse start
-	@$(BIN)/saas-analytics simulate
+	@$(BIN)/saas-analytics simulate --incident outage@2026-07-15 --incident signup_spike@2026-08-12
 	@$(BIN)/saas-analytics run
 	@$(BIN)/saas-analytics summary
 	@$(BIN)/saas-analytics report

@@ -8,7 +8,10 @@ The SaaS analytics warehouse, end to end, once a day at 02:00 UTC:
 3. **core** — incremental star schema (`dim_*`, `fact_*`)
 4. **checks** — Airflow's SQL check operators and `sql/tests/assert_*.sql`; any failure fails the run
 5. **refresh** — the `analytics` materialized views (DAU/WAU/MAU, retention, feature adoption, MRR)
-6. **record** — one row per run in `analytics.pipeline_runs`
+6. **ml** — churn model (train, evaluate, promote or not; then score), behavioural segments and KPI
+   anomalies, then plain-language insights: `analytics.churn_risk_scores`, `user_segments`,
+   `metric_anomalies`, `insights`, `ml_model_runs` (one slice per `as_of`; `saas_analytics.ml`)
+7. **record** — one row per run in `analytics.pipeline_runs`
 
 A run needs no logical date: the same work happens for a scheduled run, a manual trigger from the UI
 and the first run after a week of downtime (it catches up on every file landed meanwhile).
@@ -44,7 +47,7 @@ WAREHOUSE_CONN_ID = "saas_warehouse"
     },
 )
 def saas_analytics_daily():
-    """Load → staging → core → checks → refresh analytics → record the run."""
+    """Load → staging → core → checks → refresh analytics → ML scores → record the run."""
 
     @task
     def load(run_id=None) -> dict:
@@ -91,8 +94,48 @@ def saas_analytics_daily():
         )
 
     @task
+    def train_churn_model(run_id=None) -> dict:
+        """Train and evaluate the churn model on a temporal holdout; promote it unless the champion is better."""
+        from saas_analytics import pipeline
+        from saas_analytics.ml import tasks
+
+        return tasks.train_churn_model(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id)
+
+    @task
+    def score_churn_risk(run_id=None) -> dict:
+        """Score the active users with the promoted model → analytics.churn_risk_scores (+ drivers)."""
+        from saas_analytics import pipeline
+        from saas_analytics.ml import tasks
+
+        return tasks.score_churn_risk(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id)
+
+    @task
+    def segment_users(run_id=None) -> dict:
+        """K-Means behavioural segments → analytics.user_segments and segment_profiles."""
+        from saas_analytics import pipeline
+        from saas_analytics.ml import tasks
+
+        return tasks.segment_users(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id)
+
+    @task
+    def detect_kpi_anomalies(run_id=None) -> dict:
+        """Daily signups, DAU and net new MRR against a seasonal baseline → analytics.metric_anomalies."""
+        from saas_analytics import pipeline
+        from saas_analytics.ml import tasks
+
+        return tasks.detect_kpi_anomalies(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id)
+
+    @task
+    def write_insights(run_id=None) -> dict:
+        """Plain-language statements with their numbers → analytics.insights."""
+        from saas_analytics import pipeline
+        from saas_analytics.ml import tasks
+
+        return tasks.write_insights(pipeline.conninfo_from_airflow(WAREHOUSE_CONN_ID), run_id)
+
+    @task(trigger_rule="all_done", retries=0)
     def record_run(run_id=None, dag_run=None) -> dict:
-        """Write the run's summary row to analytics.pipeline_runs."""
+        """Write the run's summary row to analytics.pipeline_runs, failed runs included (then fail)."""
         from saas_analytics import pipeline
 
         return pipeline.record_run(
@@ -126,7 +169,13 @@ def saas_analytics_daily():
     core_tests = data_tests_core()
     refreshed = refresh_analytics()
     loaded >> staged >> built >> [core_tests, check_fact_events_columns, check_daily_activity_table] >> refreshed
-    refreshed >> data_tests_analytics() >> record_run()
+    analytics_tests = data_tests_analytics()
+    refreshed >> analytics_tests
+    trained, segmented, anomalies = train_churn_model(), segment_users(), detect_kpi_anomalies()
+    scored = score_churn_risk()
+    analytics_tests >> [trained, segmented, anomalies]
+    trained >> scored
+    [scored, segmented, anomalies] >> write_insights() >> record_run()
 
 
 saas_analytics_daily()

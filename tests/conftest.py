@@ -100,7 +100,7 @@ def _migrate(conninfo: str) -> None:
     cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
     cfg.attributes["conninfo"] = conninfo
     cfg.attributes["reader_role"] = "analytics_reader"
-    command.upgrade(cfg, "heads")
+    command.upgrade(cfg, "head")
 
 
 @pytest.fixture

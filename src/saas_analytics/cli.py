@@ -94,18 +94,28 @@ def warehouse_migrate() -> None:
 @click.option("--malformed-rate", default=0.002, show_default=True, help="Share of malformed lines.")
 @click.option("--duplicate-rate", default=0.01, show_default=True, help="Share of re-sent events.")
 @click.option("--late-rate", default=0.02, show_default=True, help="Share of events landing days late.")
+@click.option("--incident", "incidents", multiple=True, metavar="KIND@YYYY-MM-DD",
+              help="Plant an incident: outage@DATE or signup_spike@DATE (repeatable).")
 @click.option("--landing-dir", type=click.Path(path_type=Path), help="Default: LANDING_DIR.")
 def simulate(days: int, users: int, start, seed: int, malformed_rate: float, duplicate_rate: float,
-             late_rate: float, landing_dir: Path | None) -> None:
+             late_rate: float, incidents: tuple[str, ...], landing_dir: Path | None) -> None:
     """Write simulated product events as one gzip JSON Lines file per UTC day."""
-    from saas_analytics.simulator import SimulationConfig
+    from saas_analytics.simulator import Incident, SimulationConfig
     from saas_analytics.simulator import simulate as run_simulation
 
+    planted = []
+    for spec in incidents:
+        kind, _, day = spec.partition("@")
+        try:
+            planted.append(Incident(kind=kind, day=date.fromisoformat(day)))
+        except ValueError as exc:
+            raise click.BadParameter(f"{spec!r}: expected KIND@YYYY-MM-DD ({exc})", param_hint="--incident") from exc
     landing_dir = landing_dir or get_settings().landing_dir
     landing_dir.mkdir(parents=True, exist_ok=True)
-    config = SimulationConfig(start=start.date(), days=days, users=users, seed=seed,
+    config = SimulationConfig(start=start.date(), days=days, users=users, seed=seed, incidents=tuple(planted),
                               malformed_rate=malformed_rate, duplicate_rate=duplicate_rate, late_rate=late_rate)
-    click.echo(f"simulate: {days} days from {config.start}, ~{users:,} signups, seed {seed} → {landing_dir}")
+    click.echo(f"simulate: {days} days from {config.start}, ~{users:,} signups, seed {seed} → {landing_dir}"
+               + "".join(f", {i.kind} on {i.day}" for i in planted))
     summary = run_simulation(config, landing_dir, progress=lambda line: click.echo(f"  {line}"))
     click.echo(f"simulate: {len(summary.files)} files, {summary.lines:,} lines, {summary.events:,} events, "
                f"{summary.users:,} users ({summary.malformed:,} malformed, {summary.duplicates:,} duplicates, "
@@ -158,9 +168,12 @@ def run(run_date, start, end, show_airflow_log: bool) -> None:
 def summary() -> None:
     """Print the headline KPIs from the analytics schema."""
     from saas_analytics import warehouse as wh
+    from saas_analytics.ml.tasks import format_ml_summary
     from saas_analytics.summary import format_kpis, read_kpis
 
-    click.echo(format_kpis(read_kpis(wh.warehouse_conninfo())))
+    conninfo = wh.warehouse_conninfo()
+    click.echo(format_kpis(read_kpis(conninfo)))
+    click.echo("\n".join("  " + line for line in format_ml_summary(conninfo).splitlines()))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

@@ -200,7 +200,7 @@ def ensure_reader_role(conn: psycopg.Connection, role: str, password: str | None
         conn.execute(sql.SQL("alter role {} with password {}").format(sql.Identifier(role), sql.Literal(password)))
 
 
-def migrate(settings: Settings | None = None, revision: str = "heads") -> None:
+def migrate(settings: Settings | None = None, revision: str = "head") -> None:
     """Apply the versioned schema migrations (Alembic) to the warehouse database."""
     from alembic import command
     from alembic.config import Config

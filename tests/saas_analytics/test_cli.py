@@ -65,3 +65,14 @@ def test_warehouse_lifecycle_and_url(pg_server):
     assert url.exit_code == 0 and "dbname=warehouse" in url.output and str(settings.pgdata_dir) in url.output
     again = runner.invoke(cli, ["warehouse", "start"])
     assert again.exit_code == 0 and "ready" in again.output
+
+
+def test_simulate_plants_incidents_and_rejects_bad_ones(tmp_path: Path):
+    landing = tmp_path / "landing"
+    ok = CliRunner().invoke(cli, ["simulate", "--days", "3", "--users", "20", "--landing-dir", str(landing),
+                                  "--incident", "outage@2026-06-02"])
+    assert ok.exit_code == 0, ok.output
+    assert "outage on 2026-06-02" in ok.output
+    bad = CliRunner().invoke(cli, ["simulate", "--days", "3", "--landing-dir", str(landing),
+                                   "--incident", "outage-2026-06-02"])
+    assert bad.exit_code == 2 and "KIND@YYYY-MM-DD" in bad.output

@@ -7,7 +7,7 @@ names, document ids and subscription amounts. No traits (emails, names, companie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 import psycopg
@@ -15,22 +15,21 @@ import psycopg
 EVENT_COLUMNS = ("user_id", "event_at", "received_at", "event_name", "platform", "feature", "document_id")
 SUBSCRIPTION_COLUMNS = ("user_id", "event_at", "event_name", "plan", "billing_period", "mrr_cents")
 
+# every track event from `since` on, plus every earlier signup (so tenure is right for long-time users)
 EVENTS_SQL = """
-select user_id, event_at, received_at, event_name, platform, feature, document_id
+select user_id, event_at, received_at, event_name, platform, feature, document_id, message_id
 from core.fact_events
 where event_type = 'track' and event_date >= %(since)s
+union all
+select user_id, event_at, received_at, event_name, platform, feature, document_id, message_id
+from core.fact_events
+where event_type = 'track' and event_name = 'signed_up' and event_date < %(since)s
 order by user_id, event_at, message_id
 """
 SUBSCRIPTIONS_SQL = """
 select user_id, event_at, event_name, plan, billing_period, mrr_cents
 from core.fact_subscription_events
 order by user_id, event_at, message_id
-"""
-SIGNUPS_SQL = """
-select user_id, signup_at as event_at
-from core.dim_users
-where signup_at is not null
-order by user_id
 """
 
 
@@ -83,17 +82,16 @@ def latest_activity_date(conn: psycopg.Connection) -> date | None:
 
 
 def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames:
-    """Read the track events (from `since` on, default all) and every subscription event."""
+    """Read the track events from `since` on (default: all), every earlier signup, and all subscription events.
+
+    Features look back at most 90 days, so `since` = earliest cut-off − 90 days loses nothing.
+    """
     since = since or date(1970, 1, 1)
     events = _frame(conn, EVENTS_SQL, {"since": since})
+    events = events.drop(columns="message_id") if "message_id" in events else events
     subs = _frame(conn, SUBSCRIPTIONS_SQL)
     if events.empty:
         events = pd.DataFrame({c: [] for c in EVENT_COLUMNS})
     if subs.empty:
         subs = pd.DataFrame({c: [] for c in SUBSCRIPTION_COLUMNS})
     return CoreFrames(events=normalise_events(events), subscriptions=normalise_subscriptions(subs))
-
-
-def history_start(as_of: date, days: int) -> date:
-    """The first day of a `days`-long history window ending on `as_of`."""
-    return as_of - timedelta(days=days - 1)

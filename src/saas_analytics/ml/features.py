@@ -20,6 +20,7 @@ import pandas as pd
 from saas_analytics.ml.data import normalise_events, normalise_subscriptions
 
 PLATFORMS = ("web", "ios", "android")
+FEATURE_LOOKBACK_DAYS = 90  # the longest window any feature looks back (tenure aside: signups are always read)
 PAID_PLANS = ("starter", "pro", "business")
 
 # numeric features the models use, in a fixed order (readable units: counts, days, shares, currency)

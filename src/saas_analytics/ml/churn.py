@@ -1,0 +1,381 @@
+"""Churn risk: point-in-time labels, a calibrated scikit-learn model, an honest temporal evaluation.
+
+Definitions (docs/ml.md has the long form):
+
+* observation dates — every 7 days (Mondays), see `features.observation_dates`;
+* population at date t — users with a valid track event in the 30 days before t;
+* label — churned = no valid track event in [t, t + 30 days); dates whose horizon is not fully in the
+  data are right-censored (never labelled, never trained on);
+* features — `features.build_features(..., cutoff=t)`: only what was known before t.
+
+Evaluation is a temporal holdout: the latest `holdout_dates` labelled dates are the test set; training
+uses only earlier dates whose whole label horizon ended before the first test date (a purge of
+`horizon_days`: at the first test date, no later label could have been known). The same model trained
+on shuffled labels (mean over `shuffles` permutations) is the honesty baseline: it must land at 0.5.
+
+The evaluation fit is what a challenger is judged by (against the current champion's evaluation fit,
+on the same, unseen holdout); the production fit (same pipeline, all labelled rows) is what scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from saas_analytics.ml.data import CoreFrames
+from saas_analytics.ml.features import (
+    FEATURE_COLUMNS,
+    FEATURE_LABELS,
+    FEATURE_LOOKBACK_DAYS,
+    build_features,
+    churn_labels,
+    in_population,
+    is_labelled,
+    observation_dates,
+    scoring_cutoff,
+)
+
+MODEL_NAME = "churn"
+ALGORITHM = "signed log1p → StandardScaler → LogisticRegression, sigmoid-calibrated (CalibratedClassifierCV, 5 folds)"
+RISK_BANDS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class ChurnConfig:
+    """Label, split, model and scoring settings (all deterministic)."""
+
+    horizon_days: int = 30
+    every_days: int = 7
+    active_within_days: int = 30
+    holdout_dates: int = 2
+    purge_days: int | None = None  # None: the label horizon (the honest minimum)
+    max_history_days: int = 365
+    min_train_rows: int = 100
+    min_class_rows: int = 10
+    regularisation_c: float = 0.1
+    calibration_folds: int = 5
+    shuffles: int = 100
+    random_state: int = 42
+    medium_risk: float = 0.2
+    high_risk: float = 0.5
+    top_drivers: int = 3
+    features: tuple[str, ...] = FEATURE_COLUMNS
+
+    def history_since(self, as_of: date) -> date:
+        """The first event day training needs: the oldest observation date minus the 90-day feature window."""
+        return as_of - timedelta(days=self.max_history_days + FEATURE_LOOKBACK_DAYS)
+
+    @property
+    def purge(self) -> int:
+        """Days between a training date and the first test date: the label horizon unless set."""
+        return self.horizon_days if self.purge_days is None else self.purge_days
+
+
+class NotEnoughData(RuntimeError):
+    """Too little labelled history to train or evaluate honestly (the reason is the message)."""
+
+
+@dataclass
+class ChurnModel:
+    """A fitted model with what is needed to use and audit it."""
+
+    version: str
+    features: list[str]
+    estimator: CalibratedClassifierCV
+    sklearn_version: str = sklearn.__version__
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Churn probability for each row of a feature frame."""
+        if frame.empty:
+            return np.zeros(0)
+        return self.estimator.predict_proba(frame.loc[:, self.features].to_numpy(dtype=float))[:, 1]
+
+
+@dataclass
+class TrainingResult:
+    """Everything one training run produces."""
+
+    version: str
+    as_of: date
+    evaluation_model: ChurnModel
+    production_model: ChurnModel
+    metrics: dict
+    split: dict
+    params: dict
+    test_set: pd.DataFrame = field(repr=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# data set
+
+
+def build_dataset(frames: CoreFrames, as_of: date, config: ChurnConfig | None = None) -> pd.DataFrame:
+    """Labelled observations: one row per (obs_date, user in that date's population) with features and `churned`."""
+    config = config or ChurnConfig()
+    events = frames.events
+    if events.empty:
+        return pd.DataFrame(columns=["obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned"])
+    first_day = max(events["event_at"].min().date(), as_of - timedelta(days=config.max_history_days))
+    parts = []
+    for t in observation_dates(first_day, as_of, config.every_days):
+        if not is_labelled(t, as_of, config.horizon_days):
+            continue
+        feats = build_features(events, frames.subscriptions, t)
+        feats = feats.loc[in_population(feats, config.active_within_days)]
+        if feats.empty:
+            continue
+        labels = churn_labels(events, t, feats.index, config.horizon_days)
+        parts.append(feats.assign(churned=labels).reset_index().assign(obs_date=t))
+    if not parts:
+        return pd.DataFrame(columns=["obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned"])
+    out = pd.concat(parts, ignore_index=True)
+    return out.loc[:, ["obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned"]]
+
+
+def temporal_split(dataset: pd.DataFrame, config: ChurnConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test): test = the latest `holdout_dates` dates; train = dates ≥ `purge` days before the first."""
+    config = config or ChurnConfig()
+    dates = sorted(dataset["obs_date"].unique())
+    if len(dates) < config.holdout_dates + 1:
+        raise NotEnoughData(f"{len(dates)} labelled observation dates; need at least {config.holdout_dates + 1}")
+    test_dates = dates[-config.holdout_dates:]
+    last_train = test_dates[0] - timedelta(days=config.purge)
+    train = dataset.loc[(dataset["obs_date"] <= last_train) & (dataset["obs_date"] < test_dates[0])]
+    test = dataset.loc[dataset["obs_date"].isin(test_dates)]
+    for name, part in (("training", train), ("holdout", test)):
+        counts = part["churned"].value_counts()
+        if len(part) < (config.min_train_rows if name == "training" else 1) or \
+                min(counts.get(0, 0), counts.get(1, 0)) < config.min_class_rows:
+            raise NotEnoughData(
+                f"{name} set too small after the {config.purge}-day purge: {len(part)} rows, "
+                f"{counts.get(1, 0)} churned (need {config.min_train_rows} rows and "
+                f"{config.min_class_rows} of each class)")
+    return train, test
+
+
+# ---------------------------------------------------------------------------------------------
+# model
+
+
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """sign(x) · log(1 + |x|): tames heavy-tailed counts and MRR, keeps signs of trends."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def make_estimator(config: ChurnConfig | None = None) -> CalibratedClassifierCV:
+    """The unfitted model: a Pipeline (log transform, scaling, logistic regression), sigmoid-calibrated."""
+    config = config or ChurnConfig()
+    pipeline = Pipeline([
+        ("log", FunctionTransformer(signed_log1p)),
+        ("scale", StandardScaler()),
+        ("classifier", LogisticRegression(C=config.regularisation_c, max_iter=5000)),
+    ])
+    folds = StratifiedKFold(config.calibration_folds, shuffle=True, random_state=config.random_state)
+    return CalibratedClassifierCV(pipeline, method="sigmoid", cv=folds)
+
+
+def fit_model(frame: pd.DataFrame, labels: np.ndarray, version: str, config: ChurnConfig | None = None,
+              features: list[str] | None = None) -> ChurnModel:
+    """Fit the model on a feature frame and 0/1 labels."""
+    features = list(features or (config or ChurnConfig()).features)
+    estimator = make_estimator(config).fit(frame.loc[:, features].to_numpy(dtype=float), labels)
+    return ChurnModel(version=version, features=features, estimator=estimator)
+
+
+def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
+    """Churn rate among the 10 % highest scores divided by the overall rate."""
+    y, p = np.asarray(y), np.asarray(p)
+    k = max(1, int(np.ceil(0.1 * len(y))))
+    top = np.argsort(-p, kind="stable")[:k]
+    return float(y[top].mean() / y.mean()) if y.mean() > 0 else float("nan")
+
+
+def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Holdout metrics: ROC AUC, PR AUC (average precision), Brier score, base rate, top-decile lift."""
+    y = np.asarray(y, dtype=int)
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "brier": float(brier_score_loss(y, p)),
+        "base_rate": float(y.mean()),
+        "top_decile_lift": top_decile_lift(y, p),
+    }
+
+
+def shuffled_baseline(train: pd.DataFrame, test: pd.DataFrame, config: ChurnConfig | None = None) -> dict:
+    """The same model trained on permuted training labels, scored on the real holdout labels.
+
+    One permutation's AUC scatters widely (a random direction in correlated, informative features),
+    so the baseline is the mean over `config.shuffles` seeded permutations, with its spread.
+    """
+    config = config or ChurnConfig()
+    rng = np.random.default_rng(config.random_state)
+    y = train["churned"].to_numpy(dtype=int)
+    aucs = []
+    for _ in range(config.shuffles):
+        model = fit_model(train, rng.permutation(y), "shuffled", config)
+        aucs.append(roc_auc_score(test["churned"].to_numpy(dtype=int), model.predict(test)))
+    return {"shuffled_roc_auc": float(np.mean(aucs)), "shuffled_roc_auc_std": float(np.std(aucs)),
+            "shuffles": config.shuffles}
+
+
+def model_version(as_of: date, dataset: pd.DataFrame, config: ChurnConfig) -> str:
+    """A deterministic version: as_of plus a hash of the data, features, settings and library version."""
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(dataset, index=False).to_numpy().tobytes())
+    digest.update(json.dumps({"config": asdict(config),
+                              "algorithm": ALGORITHM, "sklearn": sklearn.__version__}, sort_keys=True).encode())
+    return f"{MODEL_NAME}-{as_of:%Y%m%d}-{digest.hexdigest()[:10]}"
+
+
+def train(frames: CoreFrames, as_of: date, config: ChurnConfig | None = None,
+          dataset: pd.DataFrame | None = None) -> TrainingResult:
+    """Build the labelled data set, fit and evaluate on the temporal holdout, then fit for production."""
+    config = config or ChurnConfig()
+    dataset = build_dataset(frames, as_of, config) if dataset is None else dataset
+    if dataset.empty:
+        raise NotEnoughData("no labelled observation dates yet (the 30-day horizon has not elapsed)")
+    train_set, test_set = temporal_split(dataset, config)
+    version = model_version(as_of, dataset, config)
+    evaluation = fit_model(train_set, train_set["churned"].to_numpy(dtype=int), version, config)
+    probabilities = evaluation.predict(test_set)
+    metrics = evaluate(test_set["churned"].to_numpy(), probabilities)
+    metrics.update(shuffled_baseline(train_set, test_set, config))
+    labelled = dataset
+    production = fit_model(labelled, labelled["churned"].to_numpy(dtype=int), version, config)
+    split = {
+        "train_rows": len(train_set), "test_rows": len(test_set), "production_rows": len(labelled),
+        "train_from": min(train_set["obs_date"]), "train_to": max(train_set["obs_date"]),
+        "test_from": min(test_set["obs_date"]), "test_to": max(test_set["obs_date"]),
+        "train_dates": int(train_set["obs_date"].nunique()), "test_dates": int(test_set["obs_date"].nunique()),
+        "train_base_rate": float(train_set["churned"].mean()),
+    }
+    params = {**asdict(config), "purge": config.purge, "algorithm": ALGORITHM,
+              "sklearn_version": sklearn.__version__}
+    return TrainingResult(version=version, as_of=as_of, evaluation_model=evaluation, production_model=production,
+                          metrics=metrics, split=split, params=params, test_set=test_set)
+
+
+def holdout_auc(model: ChurnModel, test_set: pd.DataFrame) -> float | None:
+    """A (champion) model's ROC AUC on a holdout, or None when it cannot score these features."""
+    if not set(model.features) <= set(test_set.columns):
+        return None
+    try:
+        return float(roc_auc_score(test_set["churned"].to_numpy(dtype=int), model.predict(test_set)))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def promotion_decision(challenger_auc: float, champion_auc: float | None,
+                       champion_version: str | None) -> tuple[bool, str]:
+    """Promote unless the current champion scores better on the same holdout."""
+    if champion_version is None:
+        return True, "promoted: first model"
+    if champion_auc is None:
+        return True, f"promoted: champion {champion_version} cannot be evaluated on this holdout"
+    if challenger_auc >= champion_auc:
+        return True, f"promoted: holdout ROC AUC {challenger_auc:.4f} ≥ champion {champion_version} {champion_auc:.4f}"
+    return False, (f"not promoted: holdout ROC AUC {challenger_auc:.4f} < champion {champion_version} "
+                   f"{champion_auc:.4f}")
+
+
+# ---------------------------------------------------------------------------------------------
+# scoring
+
+
+def risk_band(p: np.ndarray, config: ChurnConfig | None = None) -> np.ndarray:
+    """'high' (p ≥ high_risk), 'medium' (p ≥ medium_risk) or 'low'."""
+    config = config or ChurnConfig()
+    p = np.asarray(p, dtype=float)
+    return np.where(p >= config.high_risk, "high", np.where(p >= config.medium_risk, "medium", "low"))
+
+
+def contributions(model: ChurnModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Per user and feature: the log-odds contribution (coefficient × standardised value), averaged over folds.
+
+    Positive values push the risk up relative to an average user of the training data.
+    """
+    x = frame.loc[:, model.features].to_numpy(dtype=float)
+    total = np.zeros_like(x)
+    fitted = model.estimator.calibrated_classifiers_
+    for calibrated in fitted:
+        pipe = calibrated.estimator
+        z = pipe.named_steps["scale"].transform(pipe.named_steps["log"].transform(x))
+        total += z * pipe.named_steps["classifier"].coef_[0]
+    return pd.DataFrame(total / len(fitted), index=frame.index, columns=model.features)
+
+
+def top_drivers(model: ChurnModel, frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """The k features that raise each user's risk the most (positive contributions only), long format."""
+    contrib = contributions(model, frame)
+    if contrib.empty:
+        return pd.DataFrame(columns=["user_id", "driver_rank", "feature", "description", "feature_value",
+                                     "contribution"])
+    long = contrib.stack().rename("contribution").reset_index()
+    long.columns = ["user_id", "feature", "contribution"]
+    long = long.loc[long["contribution"] > 0]
+    long = long.sort_values(["user_id", "contribution", "feature"], ascending=[True, False, True], kind="stable")
+    long["driver_rank"] = long.groupby("user_id").cumcount() + 1
+    long = long.loc[long["driver_rank"] <= k].copy()
+    values = frame.loc[:, model.features]
+    long["feature_value"] = [float(values.at[u, f]) for u, f in zip(long["user_id"], long["feature"], strict=True)]
+    long["description"] = long["feature"].map(FEATURE_LABELS).fillna(long["feature"])
+    return long.loc[:, ["user_id", "driver_rank", "feature", "description", "feature_value", "contribution"]]
+
+
+def _format_value(value: float) -> str:
+    """A compact number for driver text."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def score_users(model: ChurnModel, frames: CoreFrames, as_of: date,
+                config: ChurnConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores for every user in the current population (active in the 30 days through `as_of`), and drivers.
+
+    Returns (scores indexed by user_id: churn_probability, risk_band, mrr, plan, top_drivers text;
+    drivers in long format).
+    """
+    config = config or ChurnConfig()
+    feats = build_features(frames.events, frames.subscriptions, scoring_cutoff(as_of))
+    feats = feats.loc[in_population(feats, config.active_within_days)]
+    p = model.predict(feats)
+    scores = pd.DataFrame({"churn_probability": p, "risk_band": risk_band(p, config),
+                           "mrr": feats["mrr"].to_numpy(), "plan": feats["plan"].to_numpy()}, index=feats.index)
+    drivers = top_drivers(model, feats, config.top_drivers)
+    text = drivers.assign(item=[f"{d} = {_format_value(v)}" for d, v in
+                                zip(drivers["description"], drivers["feature_value"], strict=True)])
+    scores["top_drivers"] = text.groupby("user_id")["item"].agg("; ".join).reindex(scores.index).fillna("")
+    return scores, drivers
+
+
+# ---------------------------------------------------------------------------------------------
+# artifacts
+
+
+def dump_model(model: ChurnModel) -> bytes:
+    """Serialise a model (pickle; only the pipeline's own role can write the artifact table)."""
+    buf = io.BytesIO()
+    pickle.dump(model, buf, protocol=pickle.HIGHEST_PROTOCOL)
+    return buf.getvalue()
+
+
+def load_model(blob: bytes) -> ChurnModel:
+    """Deserialise a model written by `dump_model`."""
+    model = pickle.loads(blob)  # noqa: S301 - our own artifact, from a table only the pipeline writes
+    if not isinstance(model, ChurnModel):
+        raise TypeError("artifact is not a ChurnModel")
+    return model
