@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from saas_analytics import loader, warehouse
 from saas_analytics.config import get_settings
@@ -39,7 +40,7 @@ def build_day_file(path: Path, events: int, malformed_every: int = 0) -> int:
     return events
 
 
-def bare_copy(conninfo: str, path: Path) -> float:
+def bare_copy(conninfo: str, path: Path, threaded: bool = False) -> float:
     """Seconds for the baseline: the file's bytes straight into COPY of a one-column jsonb table."""
     with psycopg.connect(conninfo) as conn:
         conn.execute("drop table if exists bench_baseline")
@@ -47,7 +48,8 @@ def bare_copy(conninfo: str, path: Path) -> float:
         conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy(
-            "copy bench_baseline (payload) from stdin with (format csv, delimiter e'\\x02', quote e'\\x01')"
+            "copy bench_baseline (payload) from stdin with (format csv, delimiter e'\\x02', quote e'\\x01')",
+            writer=QueuedLibpqWriter(cur) if threaded else None,
         ) as copy, gzip.open(path, "rb") as fh:
             while chunk := fh.read(loader.BLOCK_BYTES):
                 copy.write(chunk)
@@ -97,9 +99,11 @@ def main() -> None:
         build_day_file(dirty, args.events, malformed_every=500)
         with gzip.open(clean) as fh:
             size_mb = fh.seek(0, 2) / 1e6
-        times: dict[str, list[float]] = {"bare COPY (baseline)": [], "loader": [], "loader, 0.2 % malformed": []}
+        times: dict[str, list[float]] = {"bare COPY (baseline)": [], "bare COPY, threaded writer": [],
+                                         "loader": [], "loader, 0.2 % malformed": []}
         for i in range(args.repeats):
             times["bare COPY (baseline)"].append(bare_copy(conninfo, clean))
+            times["bare COPY, threaded writer"].append(bare_copy(conninfo, clean, threaded=True))
             times["loader"].append(loader_run(conninfo, clean))
             times["loader, 0.2 % malformed"].append(loader_run(conninfo, dirty))
             print(f"bench: round {i + 1}/{args.repeats} done", flush=True)

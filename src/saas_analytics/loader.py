@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 log = logging.getLogger(__name__)
 
@@ -136,19 +137,32 @@ def _screen(line: bytes) -> bool:
     return True
 
 
-def _copy_file(
-    cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool
-) -> tuple[int, array, dict[int, bytes]]:
-    """COPY a file's lines into raw.events; return (lines read, line_no per COPY row, lines held back)."""
-    sent = array("i")
-    held: dict[int, bytes] = {}
+@dataclass
+class _Copied:
+    """What `_copy_file` sent, held back, and kept aside in case COPY rejects it."""
+
+    lines_read: int = 0
+    sent: array = field(default_factory=lambda: array("i"))  # landing line number of each COPY row
+    held: dict[int, bytes] = field(default_factory=dict)  # lines never sent (not UTF-8, control bytes, blank)
+    suspects: dict[int, bytes] = field(default_factory=dict)  # sent lines not shaped like {…}
+
+
+def _well_shaped(block: bytes, n: int) -> bool:
+    """True when each of the block's n lines starts with `{` and ends with `}` (checked without a loop)."""
+    return (block.startswith(b"{") and block.endswith(b"}")
+            and block.count(b"\n{") == n - 1 and block.count(b"}\n") == n - 1)
+
+
+def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool) -> _Copied:
+    """COPY a file's lines into raw.events, keeping aside what may need a rejection reason later."""
+    out = _Copied()
     prefix = b"%d" % file_id + DELIM
-    line_no = 0
     on_error = ", on_error ignore, log_verbosity verbose" if not strict_json else ""
-    with cur.copy(COPY_SQL.format(on_error=on_error)) as copy:
+    # A writer thread sends the data while this thread gunzips and frames the next block.
+    with cur.copy(COPY_SQL.format(on_error=on_error), writer=QueuedLibpqWriter(cur)) as copy:
         for lines in iter_line_blocks(path):
-            start = line_no + 1
-            line_no += len(lines)
+            numbers = range(out.lines_read + 1, out.lines_read + len(lines) + 1)
+            out.lines_read += len(lines)
             block = b"\n".join(lines)
             clean = DELIM not in block and QUOTE not in block
             if clean:
@@ -156,21 +170,23 @@ def _copy_file(
                     block.decode("utf-8")
                 except UnicodeDecodeError:
                     clean = False
-            numbers = range(start, line_no + 1)
             if clean and not strict_json and all(lines):
                 rows = [prefix + b"%d" % n + DELIM + line for n, line in zip(numbers, lines, strict=True)]
-                sent.extend(numbers)
+                out.sent.extend(numbers)
+                if not _well_shaped(block, len(lines)):
+                    out.suspects.update((n, line) for n, line in zip(numbers, lines, strict=True)
+                                        if not (line[:1] == b"{" and line.rstrip()[-1:] == b"}"))
             else:
                 rows = []
                 for n, line in zip(numbers, lines, strict=True):
                     if _screen(line) and (not strict_json or _is_json(line)):
                         rows.append(prefix + b"%d" % n + DELIM + line)
-                        sent.append(n)
+                        out.sent.append(n)
                     else:
-                        held[n] = line
+                        out.held[n] = line
             if rows:
                 copy.write(b"\n".join(rows) + b"\n")
-    return line_no, sent, held
+    return out
 
 
 def _is_json(line: bytes) -> bool:
@@ -220,10 +236,15 @@ def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) 
                 " returning file_id",
                 [path.name, sha256, path.stat().st_size, batch_id],
             ).fetchone()[0]
-            lines_read, sent, held = _copy_file(cur, path, file_id, strict_json)
-            copied = cur.rowcount if cur.rowcount >= 0 else len(sent)
-            skipped = _skipped_lines(cur, file_id, sent, notices, copied) if copied < len(sent) else []
-            held.update(_reread(path, set(skipped)))
+            result = _copy_file(cur, path, file_id, strict_json)
+            lines_read, held = result.lines_read, result.held
+            copied = cur.rowcount if cur.rowcount >= 0 else len(result.sent)
+            if copied < len(result.sent):
+                skipped = _skipped_lines(cur, file_id, result.sent, notices, copied)
+                held.update((n, result.suspects[n]) for n in skipped if n in result.suspects)
+                missing = {n for n in skipped if n not in result.suspects}
+                if missing:  # valid-looking lines PostgreSQL still refused: read them again
+                    held.update(_reread(path, missing))
             rejected = [(file_id, n, line.decode("utf-8", "replace").replace("\x00", ""), json_reason(line))
                         for n, line in sorted(held.items())]
             if rejected:
