@@ -33,8 +33,9 @@ all_lines as (
     select * from rejected_lines
 ),
 
--- the first rule a line breaks (in this order) is its quarantine reason
-checked as (
+-- the first rule a line breaks (in this order) is its quarantine reason; materialized so that the
+-- reason is computed once per line, not once per reference below
+checked as materialized (
     select
         *,
         case

@@ -394,7 +394,7 @@ SUMMARY_SQL = {
     "anomalies": """
         select metric, date, value, expected, direction from analytics.metric_anomalies
         where as_of = (select max(as_of) from analytics.metric_anomalies)
-          and date > (select max(as_of) from analytics.metric_anomalies) - 14
+          and date > (select max(as_of) from analytics.metric_anomalies) - 90
         order by date desc, metric
     """,
 }
@@ -422,8 +422,8 @@ def format_ml_summary(conninfo: str) -> str:
         lines.append("Segments: " + ", ".join(parts))
     if rows["anomalies"]:
         parts = [f"{r['metric']} {r['date']} {r['direction']} ({r['value']:,.0f} vs {r['expected']:,.0f} expected)"
-                 for r in rows["anomalies"][:3]]
-        lines.append("Anomalies (last 14 days): " + "; ".join(parts))
+                 for r in rows["anomalies"][:4]]
+        lines.append("Anomalies (last 90 days): " + "; ".join(parts))
     else:
-        lines.append("Anomalies (last 14 days): none")
+        lines.append("Anomalies (last 90 days): none")
     return "\n".join(lines)
