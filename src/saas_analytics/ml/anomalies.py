@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+from saas_analytics.ml.data import query_frame
+
 METRICS: tuple[str, ...] = ("signups", "dau", "net_new_mrr")
 COUNT_METRICS = frozenset({"signups", "dau"})
 
@@ -83,8 +85,7 @@ class AnomalyConfig:
 
 def read_daily_metrics(conn: psycopg.Connection, as_of: date) -> pd.DataFrame:
     """Daily signups, DAU and net new MRR (currency) from core, one row per day up to `as_of`, indexed by day."""
-    cur = conn.execute(SERIES_SQL, {"as_of": as_of})
-    frame = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+    frame = query_frame(conn, SERIES_SQL, {"as_of": as_of})
     if frame.empty:
         return pd.DataFrame(columns=list(METRICS), index=pd.Index([], name="day"), dtype=float)
     return frame.set_index("day").astype(float)

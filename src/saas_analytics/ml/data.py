@@ -6,6 +6,7 @@ names, document ids and subscription amounts. No traits (emails, names, companie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -70,9 +71,9 @@ def normalise_subscriptions(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _frame(conn: psycopg.Connection, query: str, params: dict | None = None) -> pd.DataFrame:
+def query_frame(conn: psycopg.Connection, query: str, params: Sequence | dict | None = None) -> pd.DataFrame:
     """Run a query and return its rows as a DataFrame."""
-    cur = conn.execute(query, params or {})
+    cur = conn.execute(query, params)
     return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
 
@@ -87,9 +88,9 @@ def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames
     Features look back at most 90 days, so `since` = earliest cut-off − 90 days loses nothing.
     """
     since = since or date(1970, 1, 1)
-    events = _frame(conn, EVENTS_SQL, {"since": since})
+    events = query_frame(conn, EVENTS_SQL, {"since": since})
     events = events.drop(columns="message_id") if "message_id" in events else events
-    subs = _frame(conn, SUBSCRIPTIONS_SQL)
+    subs = query_frame(conn, SUBSCRIPTIONS_SQL)
     if events.empty:
         events = pd.DataFrame({c: [] for c in EVENT_COLUMNS})
     if subs.empty:

@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 
 from saas_analytics.ml import anomalies as anomaly_lib
 from saas_analytics.ml import churn, insights, segments
-from saas_analytics.ml.data import latest_activity_date, read_core
+from saas_analytics.ml.data import latest_activity_date, query_frame, read_core
 from saas_analytics.ml.features import FEATURE_LOOKBACK_DAYS, build_features, scoring_cutoff
 from saas_analytics.pipeline import recorded_stage
 
@@ -70,12 +70,6 @@ def replace_slice(conn: psycopg.Connection, table: str, as_of: date, columns: Se
 def _cutoff_instant(as_of: date) -> datetime:
     """The instant scores describe: the end of `as_of` (midnight UTC after it)."""
     return datetime.combine(scoring_cutoff(as_of), time(0), tzinfo=UTC)
-
-
-def _as_of(conninfo: str) -> date | None:
-    """The data-driven as_of of this run."""
-    with psycopg.connect(conninfo) as conn:
-        return latest_activity_date(conn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,12 +319,6 @@ from (
 """
 
 
-def _query(conn: psycopg.Connection, query: str, params: Sequence | dict | None = None) -> pd.DataFrame:
-    """Rows of a query as a DataFrame."""
-    cur = conn.execute(query, params)
-    return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
-
-
 def write_insights(conninfo: str, run_id: str) -> dict:
     """Turn this as_of's KPIs and ML outputs into plain-language statements; replace this as_of's insights."""
     with recorded_stage(conninfo, run_id, "ml_insights") as rec:
@@ -339,18 +327,18 @@ def write_insights(conninfo: str, run_id: str) -> dict:
             if as_of is None:
                 rec["detail"] = {"skipped": "no activity in core"}
                 return rec["detail"]
-            dau = _query(conn, DAU_SQL, {"as_of": as_of})
+            dau = query_frame(conn, DAU_SQL, {"as_of": as_of})
             dau_series = pd.Series(dau["dau"].to_numpy(dtype=float), index=list(dau["day"]), dtype=float)
-            cohorts = _query(conn, "select cohort_month, months_since_signup, cohort_size, retained_users"
-                                   " from analytics.user_retention_cohorts") if _exists(
+            cohorts = query_frame(conn, "select cohort_month, months_since_signup, cohort_size, retained_users"
+                                        " from analytics.user_retention_cohorts") if _exists(
                 conn, "analytics.user_retention_cohorts") else pd.DataFrame()
-            scores = _query(conn, "select risk_band, mrr, churn_probability from analytics.churn_risk_score_history"
-                                  " where as_of = %s", [as_of])
+            scores = query_frame(conn, "select risk_band, mrr, churn_probability"
+                                       " from analytics.churn_risk_score_history where as_of = %s", [as_of])
             total_mrr = float(conn.execute(TOTAL_MRR_SQL, {"cutoff": _cutoff_instant(as_of)}).fetchone()[0])
-            found = _query(conn, "select metric, date, value, expected, score, direction"
-                                 " from analytics.metric_anomalies where as_of = %s", [as_of])
-            profiles = _query(conn, "select segment_id, segment_name, users, share from analytics.segment_profiles"
-                                    " where as_of = %s", [as_of])
+            found = query_frame(conn, "select metric, date, value, expected, score, direction"
+                                      " from analytics.metric_anomalies where as_of = %s", [as_of])
+            profiles = query_frame(conn, "select segment_id, segment_name, users, share"
+                                         " from analytics.segment_profiles where as_of = %s", [as_of])
             run = conn.cursor(row_factory=dict_row).execute(
                 "select * from analytics.ml_model_runs where model_name = %s order by as_of desc, trained_at desc"
                 " limit 1", [churn.MODEL_NAME]).fetchone()
