@@ -168,7 +168,7 @@ def run(run_date, start, end, show_airflow_log: bool) -> None:
 def summary() -> None:
     """Print the headline KPIs from the analytics schema."""
     from saas_analytics import warehouse as wh
-    from saas_analytics.ml.tasks import format_ml_summary
+    from saas_analytics.ml.summary import format_ml_summary
     from saas_analytics.summary import format_kpis, read_kpis
 
     conninfo = wh.warehouse_conninfo()

@@ -1,0 +1,18 @@
+-- grain: one row per scored person on %(as_of)s: risk band, MRR and churn probability
+with
+
+scores as (
+    select
+        as_of,
+        risk_band,
+        mrr,
+        churn_probability
+    from analytics.churn_risk_score_history
+)
+
+select
+    risk_band,
+    mrr,
+    churn_probability
+from scores
+where as_of = %(as_of)s

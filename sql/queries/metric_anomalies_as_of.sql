@@ -1,0 +1,24 @@
+-- grain: one row per metric and day flagged as anomalous in the slice %(as_of)s
+with
+
+anomalies as (
+    select
+        as_of,
+        metric,
+        date,
+        value,
+        expected,
+        score,
+        direction
+    from analytics.metric_anomalies
+)
+
+select
+    metric,
+    date,
+    value,
+    expected,
+    score,
+    direction
+from anomalies
+where as_of = %(as_of)s
