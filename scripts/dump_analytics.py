@@ -1,13 +1,13 @@
 """Dump every analytics object of a fresh demo-shaped warehouse to CSV, to prove a refactor changes no number.
 
-    .venv/bin/python scripts/dump_analytics.py OUT_DIR            # write OUT_DIR/<object>.csv
-    diff -r BEFORE_DIR AFTER_DIR                                  # byte-identical = behaviour unchanged
+    .venv/bin/python scripts/dump_analytics.py OUT_DIR                     # write OUT_DIR/<object>.csv
+    .venv/bin/python scripts/dump_analytics.py --compare BEFORE AFTER      # byte-identical per object?
 
 It starts a throw-away embedded PostgreSQL, applies the migrations, simulates the tests' demo data
 (SimulationConfig(days=90, users=800, seed=42)), runs the pipeline as tests/pipeline_helpers does plus
 the ML tasks, and writes each relation in schema `analytics` sorted by all its columns. Columns that
 hold wall-clock times or durations (they differ on every run by nature) are left out and listed in
-`_skipped.txt`.
+`_skipped.txt`; `--compare` leaves them out of both sides too, then compares the files byte for byte.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # wall-clock or timing columns: never equal between two runs
 VOLATILE = {"trained_at", "started_at", "finished_at", "recorded_at", "seconds", "created_at",
-            "avg_seconds", "last_run_seconds"}
+            "loaded_at", "staged_at", "load_seconds"}
+# per-object volatile columns: a stage's detail holds per-step seconds
+VOLATILE_IN = {"pipeline_run_stages": {"detail"}}
 
 
 def main(out_dir: Path) -> None:
@@ -64,8 +66,9 @@ def main(out_dir: Path) -> None:
                 cols = [r[0] for r in conn.execute(
                     "select attname from pg_attribute where attrelid = to_regclass(%s) and attnum > 0"
                     " and not attisdropped order by attnum", [f"analytics.{name}"]).fetchall()]
-                keep = [c for c in cols if c not in VOLATILE]
-                skipped += [f"{name}.{c}" for c in cols if c in VOLATILE]
+                volatile = VOLATILE | VOLATILE_IN.get(name, set())
+                keep = [c for c in cols if c not in volatile]
+                skipped += [f"{name}.{c}" for c in cols if c in volatile]
                 ids = sql.SQL(", ").join(map(sql.Identifier, keep))
                 cur = conn.execute(sql.SQL("select {} from analytics.{} order by {}").format(
                     ids, sql.Identifier(name), ids))
@@ -80,5 +83,32 @@ def main(out_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _stable_rows(path: Path) -> list[str]:
+    """A dump file's lines without volatile columns (sorted again, since dropping columns may reorder)."""
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    volatile = VOLATILE | VOLATILE_IN.get(path.stem, set())
+    keep = [i for i, c in enumerate(rows[0]) if c not in volatile] if rows else []
+    lines = [",".join(row[i] for i in keep) for row in rows]
+    return lines[:1] + sorted(lines[1:])
+
+
+def compare(before: Path, after: Path) -> int:
+    """Print, per object, whether the two dumps are identical; return the number that differ."""
+    names = sorted({p.stem for p in before.glob("*.csv")} | {p.stem for p in after.glob("*.csv")})
+    differing = 0
+    for name in names:
+        a, b = before / f"{name}.csv", after / f"{name}.csv"
+        if not a.exists() or not b.exists():
+            print(f"{name}: only in {'after' if b.exists() else 'before'}")
+            continue
+        same = _stable_rows(a) == _stable_rows(b)
+        differing += not same
+        print(f"{name}: {'identical' if same else 'DIFFERENT'}")
+    return differing
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--compare":
+        sys.exit(1 if compare(Path(sys.argv[2]), Path(sys.argv[3])) else 0)
     main(Path(sys.argv[1]))
