@@ -3,16 +3,11 @@ with
 
 scores as (
     select
-        as_of,
         risk_band,
         mrr,
         churn_probability
     from analytics.churn_risk_score_history
+    where as_of = %(as_of)s
 )
 
-select
-    risk_band,
-    mrr,
-    churn_probability
-from scores
-where as_of = %(as_of)s
+select * from scores

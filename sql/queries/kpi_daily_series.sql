@@ -2,10 +2,7 @@
 with
 
 activity as (
-    select
-        user_id,
-        activity_date
-    from core.fact_daily_user_activity
+    select activity_date from core.fact_daily_user_activity
 ),
 
 calendar as (

@@ -2,13 +2,7 @@
 with
 
 cohorts as (
-    select
-        cohort_month,
-        months_since_signup,
-        cohort_size,
-        retained_users,
-        retention_rate
-    from analytics.user_retention_cohorts
+    select * from analytics.user_retention_cohorts
 ),
 
 latest_day as (

@@ -3,7 +3,6 @@ with
 
 anomalies as (
     select
-        as_of,
         metric,
         date,
         value,
@@ -11,14 +10,7 @@ anomalies as (
         score,
         direction
     from analytics.metric_anomalies
+    where as_of = %(as_of)s
 )
 
-select
-    metric,
-    date,
-    value,
-    expected,
-    score,
-    direction
-from anomalies
-where as_of = %(as_of)s
+select * from anomalies

@@ -10,36 +10,12 @@ track_events as (
         platform,
         feature,
         document_id,
-        message_id,
-        event_date
+        message_id
     from core.fact_events
-    where event_type = 'track'
-),
-
-recent as (
-    select * from track_events
-    where event_date >= %(since)s
-),
-
-earlier_signups as (
-    select * from track_events
-    where event_name = 'signed_up' and event_date < %(since)s
-),
-
-final as (
-    select * from recent
-    union all
-    select * from earlier_signups
+    where
+        event_type = 'track'
+        and (event_date >= %(since)s or event_name = 'signed_up')
 )
 
-select
-    user_id,
-    event_at,
-    received_at,
-    event_name,
-    platform,
-    feature,
-    document_id,
-    message_id
-from final
+select * from track_events
 order by user_id, event_at, message_id

@@ -2,14 +2,7 @@
 with
 
 anomalies as (
-    select
-        as_of,
-        metric,
-        date,
-        value,
-        expected,
-        direction
-    from analytics.metric_anomalies
+    select * from analytics.metric_anomalies
 ),
 
 latest as (

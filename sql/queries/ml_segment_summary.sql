@@ -2,13 +2,7 @@
 with
 
 profiles as (
-    select
-        as_of,
-        segment_id,
-        segment_name,
-        users,
-        share
-    from analytics.segment_profiles
+    select * from analytics.segment_profiles
 ),
 
 latest as (
@@ -17,10 +11,10 @@ latest as (
 
 final as (
     select
-        profiles.segment_id,
         profiles.segment_name,
         profiles.users,
-        profiles.share
+        profiles.share,
+        profiles.segment_id
     from profiles
     inner join latest on profiles.as_of = latest.as_of
 )

@@ -3,18 +3,12 @@ with
 
 profiles as (
     select
-        as_of,
         segment_id,
         segment_name,
         users,
         share
     from analytics.segment_profiles
+    where as_of = %(as_of)s
 )
 
-select
-    segment_id,
-    segment_name,
-    users,
-    share
-from profiles
-where as_of = %(as_of)s
+select * from profiles

@@ -26,6 +26,12 @@ from saas_analytics.queries import fetch_one, run_query, scalar
 
 log = logging.getLogger(__name__)
 
+def _skip(rec: dict, reason: str, as_of: date | None = None) -> dict:
+    """Record (and return) that a step skipped its work, and why."""
+    rec["detail"] = {"as_of": as_of.isoformat(), "skipped": reason} if as_of else {"skipped": reason}
+    return rec["detail"]
+
+
 def _cutoff_instant(as_of: date) -> datetime:
     """The instant scores describe: the end of `as_of` (midnight UTC after it)."""
     return datetime.combine(scoring_cutoff(as_of), time(0), tzinfo=UTC)
@@ -43,14 +49,12 @@ def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | No
             as_of = latest_activity_date(conn)
             frames = read_core(conn, config.history_since(as_of)) if as_of else None
         if as_of is None:
-            rec["detail"] = {"skipped": "no activity in core"}
-            return rec["detail"]
+            return _skip(rec, "no activity in core")
         try:
             result = churn.train(frames, as_of, config)
         except churn.NotEnoughData as exc:
-            rec["detail"] = {"as_of": as_of.isoformat(), "skipped": str(exc)}
             log.warning("churn model not trained: %s", exc)
-            return rec["detail"]
+            return _skip(rec, str(exc), as_of)
         auc = result.metrics["roc_auc"]
         with psycopg.connect(conninfo) as conn, conn.transaction():
             store.lock(conn, "ml_model_runs")
@@ -87,8 +91,7 @@ def score_churn_risk(conninfo: str, run_id: str, config: churn.ChurnConfig | Non
             if as_of is None or model is None:
                 reason = ("no activity in core" if as_of is None else "no promoted churn model" if champion is None
                           else f"the promoted model {champion} cannot be loaded")
-                rec["detail"] = {"skipped": reason}
-                return rec["detail"]
+                return _skip(rec, reason)
             frames = read_core(conn, scoring_cutoff(as_of) - timedelta(days=FEATURE_LOOKBACK_DAYS))
         scores, drivers = churn.score_users(model, frames, as_of, config)
         scored_at = _cutoff_instant(as_of)
@@ -119,17 +122,14 @@ def segment_users(conninfo: str, run_id: str, config: segments.SegmentConfig | N
     config = config or segments.SegmentConfig()
     with recorded_stage(conninfo, run_id, "segment_users") as rec:
         with psycopg.connect(conninfo) as conn:
-            as_of = latest_activity_date(conn)
-            if as_of is None:
-                rec["detail"] = {"skipped": "no activity in core"}
-                return rec["detail"]
+            if (as_of := latest_activity_date(conn)) is None:
+                return _skip(rec, "no activity in core")
             frames = read_core(conn, scoring_cutoff(as_of) - timedelta(days=FEATURE_LOOKBACK_DAYS))
         feats = build_features(frames.events, frames.subscriptions, scoring_cutoff(as_of))
         try:
             result = segments.segment_users(feats, config)
         except segments.NotEnoughUsers as exc:
-            rec["detail"] = {"as_of": as_of.isoformat(), "skipped": str(exc)}
-            return rec["detail"]
+            return _skip(rec, str(exc), as_of)
         assignment_rows = ((as_of, user, r.segment_id, r.segment_name) for user, r in result.assignments.iterrows())
         profile_rows = ((as_of, sid, *[r[c] for c in PROFILE_COLUMNS[2:-2]], result.k, result.silhouette)
                         for sid, r in result.profiles.iterrows())
@@ -156,10 +156,8 @@ def detect_kpi_anomalies(conninfo: str, run_id: str, config: anomaly_lib.Anomaly
     config = config or anomaly_lib.AnomalyConfig()
     with recorded_stage(conninfo, run_id, "detect_kpi_anomalies") as rec:
         with psycopg.connect(conninfo) as conn:
-            as_of = latest_activity_date(conn)
-            if as_of is None:
-                rec["detail"] = {"skipped": "no activity in core"}
-                return rec["detail"]
+            if (as_of := latest_activity_date(conn)) is None:
+                return _skip(rec, "no activity in core")
             metrics = anomaly_lib.read_daily_metrics(conn, as_of)
         found = anomaly_lib.detect_anomalies(metrics, config, since=as_of - timedelta(days=lookback_days - 1))
         rows = ((as_of, r.metric, r.date, r.value, r.expected, r.score, r.direction) for r in found.itertuples())
@@ -181,10 +179,8 @@ def write_insights(conninfo: str, run_id: str) -> dict:
     """Turn this as_of's KPIs and ML outputs into plain-language statements; replace this as_of's insights."""
     with recorded_stage(conninfo, run_id, "write_insights") as rec:
         with psycopg.connect(conninfo) as conn:
-            as_of = latest_activity_date(conn)
-            if as_of is None:
-                rec["detail"] = {"skipped": "no activity in core"}
-                return rec["detail"]
+            if (as_of := latest_activity_date(conn)) is None:
+                return _skip(rec, "no activity in core")
             dau = run_query(conn, "dau_last_14_days", {"as_of": as_of})
             dau_series = pd.Series(dau["dau"].to_numpy(dtype=float), index=list(dau["day"]), dtype=float)
             cohorts = run_query(conn, "retention_cohort_counts") if _exists(
