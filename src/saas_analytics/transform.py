@@ -132,18 +132,37 @@ def object_docs(name: str, select_sql: str | None = None) -> dict:
     return {"object": (header + text).strip() or None, "columns": columns}
 
 
-def apply_comments(conn: psycopg.Connection, name: str, select_sql: str | None = None) -> None:
-    """Set the object's and its columns' comments from its yml (grain + definition, as in docs/metrics.md)."""
+def apply_comments(conn: psycopg.Connection, name: str, select_sql: str | None = None) -> int:
+    """Set the object's and its columns' comments from its yml (grain + definition, as in docs/metrics.md).
+
+    Only comments that differ are written; returns how many. A table this role does not own (created by
+    another migrating role) keeps its comments, with a warning.
+    """
     docs = object_docs(name, select_sql)
     kind = _relkind(conn, name)
     if kind is None or docs["object"] is None:
-        return
+        return 0
     keyword = {"m": "materialized view", "v": "view"}.get(kind, "table")
-    ident = sql.Identifier("analytics", name)
-    conn.execute(sql.SQL("comment on {} {} is {}").format(sql.SQL(keyword), ident, sql.Literal(docs["object"])))
-    for column, text in docs["columns"].items():
-        conn.execute(sql.SQL("comment on column {} is {}").format(
-            sql.Identifier("analytics", name, column), sql.Literal(text)))
+    regclass = f"analytics.{name}"
+    current = dict(conn.execute(
+        "select attname, col_description(attrelid, attnum) from pg_attribute"
+        " where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped", [regclass]).fetchall())
+    current[""] = conn.execute("select obj_description(to_regclass(%s), 'pg_class')", [regclass]).fetchone()[0]
+    statements = []
+    if current.get("") != docs["object"]:
+        statements.append(sql.SQL("comment on {} {} is {}").format(
+            sql.SQL(keyword), sql.Identifier("analytics", name), sql.Literal(docs["object"])))
+    statements += [
+        sql.SQL("comment on column {} is {}").format(sql.Identifier("analytics", name, column), sql.Literal(text))
+        for column, text in docs["columns"].items() if current.get(column) != text
+    ]
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        log.warning("analytics.%s keeps its comments: %s", name, str(exc).strip())
+        return 0
+    return len(statements)
 
 
 def refresh_analytics(
