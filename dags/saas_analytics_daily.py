@@ -28,7 +28,7 @@ from saas_analytics import dag_tasks
 
 def step(task_id: str):
     """A task that runs `dag_tasks.STEPS[task_id]`."""
-    @task(task_id=task_id, doc=dag_tasks.doc(task_id), **dag_tasks.TASK_OPTIONS.get(task_id, {}))
+    @task(task_id=task_id, doc=dag_tasks.STEPS[task_id].doc, **dag_tasks.STEPS[task_id].options)
     def body(dag=None, run_id=None, dag_run=None) -> dict:
         return dag_tasks.run(task_id, dag, run_id, dag_run)
 

@@ -8,7 +8,8 @@ records its audit stage under its own task id (what `analytics.pipeline_run_summ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -45,93 +46,53 @@ TABLE_CHECKS: dict[str, dict[str, Any]] = {
 }
 
 
-def _load(conninfo: str, run_id: str, dag_run: Any) -> dict:
-    """Load every landing file not yet loaded into raw.events."""
-    from saas_analytics import pipeline
+@dataclass(frozen=True)
+class Step:
+    """One task: the library function it calls ("module:function"), what it does, its extra arguments."""
 
-    return pipeline.load(conninfo, run_id)
-
-
-def _layer(layer: str) -> Callable[[str, str, Any], dict]:
-    """A task body that builds one incremental layer (staging or core) in one transaction."""
-    def body(conninfo: str, run_id: str, dag_run: Any) -> dict:
-        from saas_analytics import pipeline
-
-        return pipeline.build_layer(conninfo, run_id, layer)
-
-    body.__doc__ = {"staging": "Type, validate and deduplicate the new raw lines.",
-                    "core": "Merge the new staged events into the star schema."}[layer]
-    return body
+    target: str
+    doc: str
+    args: tuple = ()
+    options: dict = field(default_factory=dict)  # extra task arguments (trigger rule, retries)
 
 
-def _data_tests(layers: str) -> Callable[[str, str, Any], dict]:
-    """A task body that runs `sql/tests/assert_<layer>_*.sql` for the core or the analytics layers."""
-    def body(conninfo: str, run_id: str, dag_run: Any) -> dict:
-        from saas_analytics import pipeline
-
-        return pipeline.check(conninfo, run_id, getattr(pipeline, layers))
-
-    body.__doc__ = {"CORE_TEST_LAYERS": "Run sql/tests/assert_{raw,staging,core}_*.sql.",
-                    "ANALYTICS_TEST_LAYERS": "Run sql/tests/assert_analytics_*.sql (the MRR roll-forward …)."}[layers]
-    return body
-
-
-def _refresh(conninfo: str, run_id: str, dag_run: Any) -> dict:
-    """Refresh (or create) the analytics views."""
-    from saas_analytics import pipeline
-
-    return pipeline.refresh(conninfo, run_id)
-
-
-def _ml(name: str, doc: str) -> Callable[[str, str, Any], dict]:
-    """A task body that runs one ML step of `saas_analytics.ml.tasks`."""
-    def body(conninfo: str, run_id: str, dag_run: Any) -> dict:
-        from saas_analytics.ml import tasks
-
-        return getattr(tasks, name)(conninfo, run_id)
-
-    body.__doc__ = doc
-    return body
-
-
-def _record_run(conninfo: str, run_id: str, dag_run: Any) -> dict:
-    """Write the run's summary row to analytics.pipeline_runs, failed runs included (then fail)."""
-    from saas_analytics import pipeline
-
-    return pipeline.record_run(conninfo, run_id, dag_run.dag_id, dag_run.logical_date, dag_run.start_date)
-
-
-# task id → body; the task id is also the stage name in analytics.pipeline_run_stages
-STEPS: dict[str, Callable[[str, str, Any], dict]] = {
-    "load": _load,
-    "staging": _layer("staging"),
-    "core": _layer("core"),
-    "data_tests_core": _data_tests("CORE_TEST_LAYERS"),
-    "refresh_analytics": _refresh,
-    "data_tests_analytics": _data_tests("ANALYTICS_TEST_LAYERS"),
-    "train_churn_model": _ml("train_churn_model", "Train and evaluate the churn model on a temporal holdout; "
-                             "promote it unless the champion is better."),
-    "score_churn_risk": _ml("score_churn_risk", "Score the active users with the promoted model → "
-                            "analytics.churn_risk_scores (+ drivers)."),
-    "segment_users": _ml("segment_users", "K-Means behavioural segments → analytics.user_segments and "
-                         "segment_profiles."),
-    "detect_kpi_anomalies": _ml("detect_kpi_anomalies", "Daily signups, DAU and net new MRR against a seasonal "
-                                "baseline → analytics.metric_anomalies."),
-    "write_insights": _ml("write_insights", "Plain-language statements with their numbers → analytics.insights."),
-    "record_run": _record_run,
+# task id → step; the task id is also the stage name in analytics.pipeline_run_stages
+STEPS: dict[str, Step] = {
+    "load": Step("saas_analytics.pipeline:load", "Load every landing file not yet loaded into raw.events."),
+    "staging": Step("saas_analytics.pipeline:build_layer", "Type, validate and deduplicate the new raw lines.",
+                    ("staging",)),
+    "core": Step("saas_analytics.pipeline:build_layer", "Merge the new staged events into the star schema.",
+                 ("core",)),
+    "data_tests_core": Step("saas_analytics.pipeline:check", "Run sql/tests/assert_{raw,staging,core}_*.sql.",
+                            (("raw", "staging", "core"),)),
+    "refresh_analytics": Step("saas_analytics.pipeline:refresh", "Refresh (or create) the analytics views."),
+    "data_tests_analytics": Step("saas_analytics.pipeline:check",
+                                 "Run sql/tests/assert_analytics_*.sql (the MRR roll-forward …).", (("analytics",),)),
+    "train_churn_model": Step("saas_analytics.ml.tasks:train_churn_model", "Train and evaluate the churn model on "
+                              "a temporal holdout; promote it unless the champion is better."),
+    "score_churn_risk": Step("saas_analytics.ml.tasks:score_churn_risk", "Score the active users with the promoted "
+                             "model → analytics.churn_risk_scores (+ drivers)."),
+    "segment_users": Step("saas_analytics.ml.tasks:segment_users", "K-Means behavioural segments → "
+                          "analytics.user_segments and segment_profiles."),
+    "detect_kpi_anomalies": Step("saas_analytics.ml.tasks:detect_kpi_anomalies", "Daily signups, DAU and net new MRR "
+                                 "against a seasonal baseline → analytics.metric_anomalies."),
+    "write_insights": Step("saas_analytics.ml.tasks:write_insights", "Plain-language statements with their numbers "
+                           "→ analytics.insights."),
+    # runs once whatever happened upstream (its arguments come from the DAG run), and never repeats
+    "record_run": Step("saas_analytics.pipeline:record_run", "Write the run's summary row to "
+                       "analytics.pipeline_runs, failed runs included (then fail).",
+                       options={"trigger_rule": "all_done", "retries": 0}),
 }
-# task id → extra task arguments: record_run runs once whatever happened upstream, and never repeats
-TASK_OPTIONS: dict[str, dict[str, Any]] = {"record_run": {"trigger_rule": "all_done", "retries": 0}}
-
-
-def doc(task_id: str) -> str:
-    """The one-line description of a task (its body's docstring)."""
-    return (STEPS[task_id].__doc__ or task_id).strip()
 
 
 def run(task_id: str, dag: Any, run_id: str, dag_run: Any = None) -> dict:
-    """Run one task's body against the warehouse named by the DAG's `default_args["conn_id"]`."""
+    """Run one task's library function against the warehouse named by the DAG's `default_args["conn_id"]`."""
     from saas_analytics.pipeline import conninfo_from_airflow
 
+    step = STEPS[task_id]
+    module, _, name = step.target.partition(":")
+    function = getattr(importlib.import_module(module), name)
     conninfo = conninfo_from_airflow(dag.default_args.get("conn_id", WAREHOUSE_CONN_ID))
-    return STEPS[task_id](conninfo, run_id, dag_run)
+    if task_id == "record_run":
+        return function(conninfo, run_id, dag_run.dag_id, dag_run.logical_date, dag_run.start_date)
+    return function(conninfo, run_id, *step.args)
