@@ -1,8 +1,12 @@
 -- grain: one row per UTC day from the first day with activity to %(as_of)s: signups, DAU, net new MRR
+-- (DAU from analytics.daily_active_users; the spine from core.dim_date; MRR moves from the subscription facts)
 with
 
-activity as (
-    select activity_date from core.fact_daily_user_activity
+daily_active_users as (
+    select
+        activity_date,
+        dau
+    from analytics.daily_active_users
 ),
 
 calendar as (
@@ -27,7 +31,7 @@ days as (
     select calendar.date_day as day
     from calendar
     where
-        calendar.date_day >= (select min(activity.activity_date) from activity)
+        calendar.date_day >= (select min(daily_active_users.activity_date) from daily_active_users)
         and calendar.date_day <= %(as_of)s::date
 ),
 
@@ -42,9 +46,8 @@ signups as (
 dau as (
     select
         activity_date as day,
-        count(*) as n
-    from activity
-    group by activity_date
+        dau as n
+    from daily_active_users
 ),
 
 mrr_changes as (
