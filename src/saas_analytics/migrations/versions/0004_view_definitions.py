@@ -6,6 +6,9 @@ Until 0003 the runner stored `sha256:…` as each materialized view's comment, w
 read-only BI role cannot see. Views without a row are re-created by the next analytics refresh, which
 replaces the old fingerprint comments.
 
+Audit stages are named after their DAG tasks from now on; the stages of earlier runs are renamed so
+`analytics.pipeline_run_summary` judges old runs by the same required stages.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-30
@@ -27,6 +30,22 @@ create table meta.view_definitions (
     fingerprint text not null,
     created_at timestamptz not null default now()
 );
+
+-- audit stages = DAG task ids (the stages earlier runs recorded under other names)
+update analytics.pipeline_run_stages
+set stage = case stage
+    when 'check_raw_staging_core' then 'data_tests_core'
+    when 'check_analytics' then 'data_tests_analytics'
+    when 'ml_churn_train' then 'train_churn_model'
+    when 'ml_churn_score' then 'score_churn_risk'
+    when 'ml_segments' then 'segment_users'
+    when 'ml_anomalies' then 'detect_kpi_anomalies'
+    when 'ml_insights' then 'write_insights'
+end
+where stage in (
+    'check_raw_staging_core', 'check_analytics', 'ml_churn_train', 'ml_churn_score', 'ml_segments',
+    'ml_anomalies', 'ml_insights'
+);
 """
 
 
@@ -36,5 +55,5 @@ def upgrade(reader_role: str = "analytics_reader") -> None:
 
 
 def downgrade(reader_role: str = "analytics_reader") -> None:
-    """Drop the meta schema (the next refresh re-creates every view)."""
+    """Drop the meta schema (the next refresh re-creates every view); audit stage names stay."""
     op.execute("drop schema if exists meta cascade")
