@@ -19,6 +19,12 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default.resolve()
 
 
+def _flag(name: str) -> bool | None:
+    """A yes/no setting: True for 1/true/yes, False for anything else set, None when unset or empty."""
+    value = os.environ.get(name, "").strip().lower()
+    return (value in {"1", "true", "yes", "on"}) if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting the project reads; built by `get_settings()`."""
@@ -38,6 +44,12 @@ class Settings:
     metabase_api_key: str | None
     metabase_admin_email: str | None
     metabase_admin_password: str | None
+    metabase_warehouse_host: str | None = None  # the warehouse as Metabase reaches it (default: DATABASE_URL's)
+    metabase_warehouse_port: str | None = None
+    metabase_warehouse_dbname: str | None = None
+    metabase_warehouse_ssl: bool | None = None  # None when METABASE_WAREHOUSE_SSL is unset
+    metabase_database_name: str | None = None
+    metabase_collection: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -87,4 +99,10 @@ def get_settings() -> Settings:
         metabase_api_key=os.environ.get("METABASE_API_KEY") or None,
         metabase_admin_email=os.environ.get("METABASE_ADMIN_EMAIL") or None,
         metabase_admin_password=os.environ.get("METABASE_ADMIN_PASSWORD") or None,
+        metabase_warehouse_host=os.environ.get("METABASE_WAREHOUSE_HOST") or None,
+        metabase_warehouse_port=os.environ.get("METABASE_WAREHOUSE_PORT") or None,
+        metabase_warehouse_dbname=os.environ.get("METABASE_WAREHOUSE_DBNAME") or None,
+        metabase_warehouse_ssl=_flag("METABASE_WAREHOUSE_SSL"),
+        metabase_database_name=os.environ.get("METABASE_DATABASE_NAME") or None,
+        metabase_collection=os.environ.get("METABASE_COLLECTION") or None,
     )

@@ -14,12 +14,14 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from saas_analytics import loader, transform
+from saas_analytics import queries as run_queries
 from saas_analytics.config import WAREHOUSE_CONN_ID, get_settings
 
 CORE_TEST_LAYERS = ("raw", "staging", "core")
 ANALYTICS_TEST_LAYERS = ("analytics",)
-# Stages every successful run records; a run missing one of them (a task upstream failed) failed.
-REQUIRED_STAGES = ("load", "staging", "core", "check_raw_staging_core", "refresh_analytics", "check_analytics")
+# The audit stage of each data-test run is named after its DAG task. Which stages a successful run
+# needs, and so a run's status, is defined once: sql/analytics/pipeline_run_summary.sql.
+CHECK_STAGES = {CORE_TEST_LAYERS: "data_tests_core", ANALYTICS_TEST_LAYERS: "data_tests_analytics"}
 
 
 class RunFailed(RuntimeError):
@@ -85,7 +87,7 @@ def build_layer(conninfo: str, run_id: str, layer: str) -> dict:
 
 def check(conninfo: str, run_id: str, layers: tuple[str, ...]) -> dict:
     """Run the `sql/tests/assert_<layer>_*.sql` data tests; any offending row fails the stage."""
-    with recorded_stage(conninfo, run_id, "check_" + "_".join(layers)) as rec:
+    with recorded_stage(conninfo, run_id, CHECK_STAGES.get(layers) or "check_" + "_".join(layers)) as rec:
         rec["detail"] = transform.run_data_tests(conninfo, layers)
         rec["rows"] = len(rec["detail"])
     return rec["detail"]
@@ -100,35 +102,22 @@ def refresh(conninfo: str, run_id: str) -> dict:
     return rec["detail"]
 
 
-RUN_SUMMARY_SQL = """
-with
-files as (
-    select f.file_id, f.lines_read
-    from raw.load_files as f
-    inner join raw.load_batches as b on f.batch_id = b.batch_id
-    where b.run_id = %(run_id)s
-),
-staged as (
-    select s.*
-    from staging.staged_files as s
-    inner join files on s.file_id = files.file_id
-)
-select
-    (select count(*) from files) as files_loaded,
-    (select coalesce(sum(lines_read), 0) from files) as lines_read,
-    (select coalesce(sum(valid_events), 0) from staged) as events_loaded,
-    (select coalesce(sum(quarantined), 0) from staged) as quarantined,
-    (select coalesce(sum(duplicates), 0) from staged) as duplicates,
-    (select coalesce(sum(seconds), 0) from analytics.pipeline_run_stages where run_id = %(run_id)s) as seconds
-"""
+SUMMARY_COLUMNS = ("files_loaded", "lines_read", "events_loaded", "quarantined", "duplicates", "seconds")
+
+
+def run_summary(conn: psycopg.Connection, run_id: str) -> dict | None:
+    """The run's row of analytics.pipeline_run_summary (status, failed and missing stages, totals)."""
+    transform.ensure_view(conn, "pipeline_run_summary")
+    return run_queries.fetch_one(conn, "pipeline_run_status", {"run_id": run_id})
 
 
 def run_status(conn: psycopg.Connection, run_id: str) -> tuple[str, list[str]]:
     """`success`, or `failed` with the stages that failed or never ran."""
-    stages = dict(conn.execute(
-        "select stage, status from analytics.pipeline_run_stages where run_id = %s", [run_id]).fetchall())
-    problems = [f"{name} failed" for name, status in sorted(stages.items()) if status != "success"]
-    problems += [f"{name} did not run" for name in REQUIRED_STAGES if name not in stages]
+    row = run_summary(conn, run_id)
+    if row is None:
+        return "failed", ["no stage ran"]
+    problems = [f"{name} failed" for name in row["failed_stages"]]
+    problems += [f"{name} did not run" for name in row["missing_stages"]]
     return ("failed" if problems else "success"), problems
 
 
@@ -137,8 +126,8 @@ def record_run(conninfo: str, run_id: str, dag_id: str, logical_date: datetime |
     """Upsert this run's one-line summary into analytics.pipeline_runs; raise RunFailed for a failed run."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         status, problems = run_status(conn, run_id)
-        cur = conn.execute(RUN_SUMMARY_SQL, {"run_id": run_id})
-        summary = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
+        row = run_summary(conn, run_id) or {}
+        summary = {k: row.get(k, 0) for k in SUMMARY_COLUMNS}
         conn.execute(
             "insert into analytics.pipeline_runs (run_id, dag_id, logical_date, started_at, finished_at, status,"
             " files_loaded, lines_read, events_loaded, quarantined, duplicates, seconds)"

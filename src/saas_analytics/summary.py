@@ -5,44 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
-from psycopg.rows import dict_row
 
-KPI_SQL = {
-    "load": """
-        select
-            (select count(*) from raw.load_files) as files,
-            (select coalesce(sum(lines_read), 0) from raw.load_files) as lines,
-            (select count(*) from staging.events) as events,
-            (select count(*) from staging.quarantine) as quarantined,
-            (select count(*) from staging.duplicates) as duplicates
-    """,
-    "quarantine": """
-        select reason, count(*) as n from staging.quarantine group by reason order by n desc, reason
-    """,
-    "active": """
-        select activity_date, dau, wau, mau, stickiness
-        from analytics.daily_active_users order by activity_date desc limit 1
-    """,
-    "mrr": """
-        select * from analytics.mrr_monthly order by month desc limit 1
-    """,
-    "retention": """
-        with last_full_cohort as (
-            select max(cohort_month) as cohort_month
-            from analytics.user_retention_cohorts
-            where months_since_signup = 1
-              and cohort_month + interval '2 months'
-                  <= (select max(activity_date) + 1 from analytics.daily_active_users)
-        )
-        select r.cohort_month, r.cohort_size, r.retained_users, r.retention_rate
-        from analytics.user_retention_cohorts as r
-        inner join last_full_cohort using (cohort_month)
-        where r.months_since_signup = 1
-    """,
-    "features": """
-        select feature, total_uses, unique_users, adoption_rate
-        from analytics.feature_adoption order by adoption_rate desc, feature limit 5
-    """,
+from saas_analytics.queries import fetch_all
+
+# each headline block: the named query in sql/queries that reads it
+KPI_QUERIES = {
+    "load": "kpi_load_totals", "quarantine": "kpi_quarantine_reasons", "active": "kpi_latest_active_users",
+    "mrr": "kpi_latest_mrr", "retention": "kpi_month1_retention", "features": "kpi_top_features",
 }
 
 
@@ -60,9 +29,9 @@ class Kpis:
 
 def read_kpis(conninfo: str) -> Kpis:
     """Query the headline numbers."""
-    with psycopg.connect(conninfo, row_factory=dict_row) as conn:
+    with psycopg.connect(conninfo) as conn:
         def rows(name: str) -> list[dict]:
-            return conn.execute(KPI_SQL[name]).fetchall()
+            return fetch_all(conn, KPI_QUERIES[name])
 
         return Kpis(
             load=rows("load")[0], quarantine=rows("quarantine"), active=next(iter(rows("active")), None),

@@ -1,4 +1,11 @@
-"""Transform runner: executes the layer SQL in `sql/`, refreshes analytics views, runs data tests."""
+"""Transform runner: executes the layer SQL in `sql/`, refreshes analytics views, runs data tests.
+
+Analytics objects: `sql/analytics/<name>.sql` (a select with `-- grain:` and `-- key:` lines; a
+`-- kind: view` line makes it a plain view, always current, instead of a materialized view) and
+`sql/analytics/<name>.yml` (its description and one per column) that become the object's and columns'
+comments — what psql's `\\d+` and Metabase show. Tables created by migrations carry a yml too (with a
+`grain:` key). Each view's SQL fingerprint lives in `meta.view_definitions`, never in a comment.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import yaml
 from psycopg import sql
 
 from saas_analytics.config import get_settings
@@ -28,11 +36,19 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
-    "platform_daily_activity", "pipeline_file_loads", "quarantine_reasons",
+    "platform_daily_activity", "pipeline_file_loads", "quarantine_reasons", "pipeline_run_summary",
+)
+# Analytics tables (and views) created by migrations: only their comments come from sql/analytics/<name>.yml.
+ANALYTICS_TABLES: tuple[str, ...] = (
+    "pipeline_runs", "pipeline_run_stages", "ml_model_runs", "churn_risk_score_history", "churn_risk_scores",
+    "churn_risk_drivers", "user_segment_history", "user_segments", "segment_profiles", "metric_anomalies",
+    "insights",
 )
 TRANSFORM_LOCK = 4_242_002
 KEY_LINE = re.compile(r"^--\s*key:\s*(.+)$", re.MULTILINE)
 TEMP_TABLE_LINE = re.compile(r"^--\s*temp table:", re.MULTILINE)
+GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+)$", re.MULTILINE)
+PLAIN_VIEW_LINE = re.compile(r"^--\s*kind:\s*view\s*$", re.MULTILINE)
 
 
 class DataTestError(RuntimeError):
@@ -97,8 +113,56 @@ def view_key(select_sql: str, name: str) -> list[str]:
 
 
 def definition_hash(select_sql: str) -> str:
-    """A short fingerprint of a view's SQL, stored as the view's comment to detect edits."""
+    """A short fingerprint of a view's SQL, kept in meta.view_definitions to detect edits."""
     return "sha256:" + hashlib.sha256(select_sql.encode()).hexdigest()[:16]
+
+
+def object_docs(name: str, select_sql: str | None = None) -> dict:
+    """An analytics object's comments from `sql/analytics/<name>.yml`: {'object': text, 'columns': {col: text}}."""
+    path = sql_dir() / "analytics" / f"{name}.yml"
+    if not path.exists():
+        return {"object": None, "columns": {}}
+    spec = yaml.safe_load(path.read_text()) or {}
+    grain = spec.get("grain")
+    if grain is None and select_sql and (match := GRAIN_LINE.search(select_sql)):
+        grain = match.group(1).strip()
+    text = " ".join(str(spec.get("description") or "").split())
+    header = f"Grain: {grain}. " if grain else ""
+    columns = {str(k): " ".join(str(v).split()) for k, v in (spec.get("columns") or {}).items()}
+    return {"object": (header + text).strip() or None, "columns": columns}
+
+
+def apply_comments(conn: psycopg.Connection, name: str, select_sql: str | None = None) -> int:
+    """Set the object's and its columns' comments from its yml (grain + definition, as in docs/metrics.md).
+
+    Only comments that differ are written; returns how many. A table this role does not own (created by
+    another migrating role) keeps its comments, with a warning.
+    """
+    docs = object_docs(name, select_sql)
+    kind = _relkind(conn, name)
+    if kind is None or docs["object"] is None:
+        return 0
+    keyword = {"m": "materialized view", "v": "view"}.get(kind, "table")
+    regclass = f"analytics.{name}"
+    current = dict(conn.execute(
+        "select attname, col_description(attrelid, attnum) from pg_attribute"
+        " where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped", [regclass]).fetchall())
+    current[""] = conn.execute("select obj_description(to_regclass(%s), 'pg_class')", [regclass]).fetchone()[0]
+    statements = []
+    if current.get("") != docs["object"]:
+        statements.append(sql.SQL("comment on {} {} is {}").format(
+            sql.SQL(keyword), sql.Identifier("analytics", name), sql.Literal(docs["object"])))
+    statements += [
+        sql.SQL("comment on column {} is {}").format(sql.Identifier("analytics", name, column), sql.Literal(text))
+        for column, text in docs["columns"].items() if current.get(column) != text
+    ]
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        log.warning("analytics.%s keeps its comments: %s", name, str(exc).strip())
+        return 0
+    return len(statements)
 
 
 def refresh_analytics(
@@ -111,38 +175,59 @@ def refresh_analytics(
     with psycopg.connect(conninfo, autocommit=True) as conn:
         for name in ANALYTICS_VIEWS:
             started = time.perf_counter()
-            select_sql = read_sql("analytics", name)
-            action = _refresh_view(conn, name, select_sql, reader_role)
-            rows = conn.execute(sql.SQL("select count(*) from analytics.{}").format(sql.Identifier(name))).fetchone()[0]
+            action = ensure_view(conn, name, reader_role, refresh=True)
+            count = sql.SQL("select count(*) from {}").format(sql.Identifier("analytics", name))
+            rows = conn.execute(count).fetchone()[0]
             results.append(StepResult(f"analytics.{name}", rows, time.perf_counter() - started))
             say(f"analytics.{name}: {action}, {rows:,} rows in {results[-1].seconds:.2f}s")
+        for name in ANALYTICS_TABLES:
+            apply_comments(conn, name)
     return results
 
 
-def _refresh_view(conn: psycopg.Connection, name: str, select_sql: str, reader_role: str) -> str:
-    """Bring one materialized view up to date; return what was done."""
+def ensure_view(conn: psycopg.Connection, name: str, reader_role: str | None = None, refresh: bool = False) -> str:
+    """Bring one analytics view up to date (create it, re-create it when its SQL changed, refresh it)."""
+    from saas_analytics.queries import scalar
+
+    select_sql = read_sql("analytics", name)
     fingerprint = definition_hash(select_sql)
-    current = conn.execute(
-        "select obj_description(to_regclass(%s), 'pg_class')", [f"analytics.{name}"]
-    ).fetchone()[0]
+    current = scalar(conn, "view_fingerprint", {"name": name})
     ident = sql.Identifier("analytics", name)
+    plain = bool(PLAIN_VIEW_LINE.search(select_sql))
     if current == fingerprint:
-        conn.execute(sql.SQL("refresh materialized view concurrently {}").format(ident))
-        return "refreshed"
-    key = view_key(select_sql, name)
+        if refresh and not plain:
+            conn.execute(sql.SQL("refresh materialized view concurrently {}").format(ident))
+        apply_comments(conn, name, select_sql)
+        return "refreshed" if not plain else "current (plain view)"
+    existed = conn.execute("select to_regclass(%s) is not null", [f"analytics.{name}"]).fetchone()[0]
+    reader_role = reader_role or get_settings().reader_role
     with conn.transaction():
-        conn.execute(sql.SQL("drop materialized view if exists {}").format(ident))
-        conn.execute(sql.SQL("create materialized view {} as ").format(ident) + sql.SQL(select_sql))
-        conn.execute(
-            sql.SQL("create unique index {} on {} ({})").format(
-                sql.Identifier(f"{name}_key"), ident, sql.SQL(", ").join(map(sql.Identifier, key))
+        conn.execute(sql.SQL("drop view if exists {}").format(ident) if _relkind(conn, name) == "v"
+                     else sql.SQL("drop materialized view if exists {}").format(ident))
+        if plain:
+            conn.execute(sql.SQL("create view {} as ").format(ident) + sql.SQL(select_sql))
+        else:
+            key = view_key(select_sql, name)
+            conn.execute(sql.SQL("create materialized view {} as ").format(ident) + sql.SQL(select_sql))
+            conn.execute(
+                sql.SQL("create unique index {} on {} ({})").format(
+                    sql.Identifier(f"{name}_key"), ident, sql.SQL(", ").join(map(sql.Identifier, key))
+                )
             )
-        )
-        conn.execute(sql.SQL("comment on materialized view {} is {}").format(ident, sql.Literal(fingerprint)))
+        apply_comments(conn, name, select_sql)
+        conn.execute(
+            "insert into meta.view_definitions (name, fingerprint) values (%s, %s) on conflict (name) do update"
+            " set fingerprint = excluded.fingerprint, created_at = now()", [name, fingerprint])
         role_exists = conn.execute("select 1 from pg_roles where rolname = %s", [reader_role]).fetchone()
         if role_exists:
             conn.execute(sql.SQL("grant select on {} to {}").format(ident, sql.Identifier(reader_role)))
-    return "created" if current is None else "re-created (SQL changed)"
+    return "created" if not existed else "re-created (SQL changed)"
+
+
+def _relkind(conn: psycopg.Connection, name: str) -> str | None:
+    """'m' (materialized view), 'v' (view), 'r' (table) or None for analytics.<name>."""
+    row = conn.execute("select relkind from pg_class where oid = to_regclass(%s)", [f"analytics.{name}"]).fetchone()
+    return row[0] if row else None
 
 
 def data_test_files(prefixes: tuple[str, ...]) -> list[Path]:

@@ -104,7 +104,7 @@ def test_a_failing_data_test_fails_the_airflow_run(airflow_settings, warehouse_d
                      " ('ghost', '2020-01-01', 1, 0, 0, 0, now(), now(), 'web')")
     assert airflow_runner.run_dag(settings=airflow_settings) != 0
     stages = dict(table_rows(warehouse_db, "select stage, status from analytics.pipeline_run_stages"))
-    assert stages["check_raw_staging_core"] == "failed"
+    assert stages["data_tests_core"] == "failed"
     assert "refresh_analytics" not in stages
     # the failed run is still in the audit, as failed
     assert table_rows(warehouse_db, "select status from analytics.pipeline_runs") == [("failed",)]

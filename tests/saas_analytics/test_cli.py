@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from saas_analytics.cli import cli
 
 COMMANDS = [[], ["warehouse"], ["warehouse", "start"], ["warehouse", "stop"], ["warehouse", "status"],
-            ["warehouse", "url"], ["warehouse", "migrate"], ["simulate"], ["run"], ["summary"], ["psql"]]
+            ["warehouse", "url"], ["warehouse", "migrate"], ["simulate"], ["run"], ["summary"], ["psql"],
+            ["report"], ["metabase"], ["metabase", "provision"]]
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a) or "main")

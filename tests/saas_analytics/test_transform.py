@@ -154,7 +154,8 @@ def snapshot(conninfo: str) -> dict[str, list]:
         "staging.duplicates", "staging.staged_files", "core.dim_users", "core.dim_features", "core.dim_documents",
         "core.dim_plans", "core.fact_events", "core.fact_subscription_events", "core.fact_sessions",
         "core.fact_daily_user_activity",
-        "core.watermarks", *[f"analytics.{name}" for name in transform.ANALYTICS_VIEWS],
+        "core.watermarks",
+        *[f"analytics.{name}" for name in transform.ANALYTICS_VIEWS if name != "pipeline_run_summary"],  # audit
     ]
     volatile = {"loaded_at", "staged_at", "updated_at", "quarantined_at", "load_seconds", "staged_seq", "batch_id"}
     out = {}

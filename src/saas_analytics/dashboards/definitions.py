@@ -228,7 +228,8 @@ def load_dashboard(path: Path) -> Dashboard:
     return dashboard
 
 
-CARD_KEYS = {"sql", "name", "description", "display", "layout", "x", "y", "y2", "series", "value", "compare",
+# `key` (default: the SQL file's name) names the card when several cards show columns of one query
+CARD_KEYS = {"sql", "key", "name", "description", "display", "layout", "x", "y", "y2", "series", "value", "compare",
              "columns", "stacked", "format", "x_title", "y_title"}
 
 
@@ -259,7 +260,7 @@ def _load_card(path: Path, dashboard_key: str, index: int, spec: Any, filter_slu
     if not isinstance(formats, dict) or any(v not in FORMATS for v in formats.values()):
         raise DefinitionError(f"{where}: format maps columns to one of {FORMATS}")
     card = Card(
-        dashboard_key=dashboard_key, key=sql_path.stem, name=_require(spec, "name", where),
+        dashboard_key=dashboard_key, key=str(spec.get("key") or sql_path.stem), name=_require(spec, "name", where),
         description=str(spec.get("description") or "").strip(), display=display, sql=sql_text,
         sql_path=sql_path, layout=layout,
         x=spec.get("x"), y=_columns(spec.get("y"), where, "y"), y2=_columns(spec.get("y2"), where, "y2"),

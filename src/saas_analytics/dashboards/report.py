@@ -22,6 +22,7 @@ import psycopg
 from plotly.offline import get_plotlyjs
 
 from saas_analytics.dashboards.definitions import GRID_COLUMNS, Card, Dashboard, load_dashboards, render_sql
+from saas_analytics.queries import fetch_one
 
 REPORT_NAME = "saas_analytics_report.html"
 ROW_PX = 64  # height of one grid row
@@ -404,10 +405,9 @@ def build_report(conninfo: str, output: Path | None = None, start: date | None =
         conn.read_only = True
         for dashboard in dashboards:
             results.append((dashboard, [run_card(conn, card, values) for card in dashboard.cards]))
-        bounds = conn.execute(
-            "select min(activity_date), max(activity_date) from analytics.daily_active_users"
-        ).fetchone()
-    data_period = f"{bounds[0]} to {bounds[1]}" if bounds and bounds[0] else "no activity yet"
+        bounds = fetch_one(conn, "activity_bounds")
+    has_data = bounds is not None and bounds["first_day"] is not None
+    data_period = f"{bounds['first_day']} to {bounds['last_day']}" if has_data else "no activity yet"
     page = render_html(results, start, end, datetime.now(UTC), data_period)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")

@@ -29,48 +29,10 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from saas_analytics.ml.data import query_frame
+from saas_analytics.queries import run_query
 
 METRICS: tuple[str, ...] = ("signups", "dau", "net_new_mrr")
 COUNT_METRICS = frozenset({"signups", "dau"})
-
-SERIES_SQL = """
-with
-days as (
-    select generate_series(
-        (select min(activity_date) from core.fact_daily_user_activity),
-        %(as_of)s::date, interval '1 day')::date as day
-),
-signups as (
-    select signup_date as day, count(*) as n from core.dim_users where signup_date is not null group by 1
-),
-dau as (
-    select activity_date as day, count(*) as n from core.fact_daily_user_activity group by 1
-),
-mrr_changes as (
-    select
-        (event_at at time zone 'UTC')::date as day,
-        mrr_cents - coalesce(lag(mrr_cents) over (
-            partition by user_id order by event_at, message_id), 0) as delta_cents
-    from core.fact_subscription_events
-),
-mrr as (
-    select day, sum(delta_cents) / 100.0 as net, sum((delta_cents / 100.0) ^ 2) as net_sq
-    from mrr_changes group by 1
-)
-select
-    days.day,
-    coalesce(signups.n, 0)::float8 as signups,
-    coalesce(dau.n, 0)::float8 as dau,
-    coalesce(mrr.net, 0)::float8 as net_new_mrr,
-    coalesce(mrr.net_sq, 0)::float8 as net_new_mrr_movement_sq
-from days
-left join signups on days.day = signups.day
-left join dau on days.day = dau.day
-left join mrr on days.day = mrr.day
-order by days.day
-"""
-
 
 @dataclass(frozen=True)
 class AnomalyConfig:
@@ -85,7 +47,7 @@ class AnomalyConfig:
 
 def read_daily_metrics(conn: psycopg.Connection, as_of: date) -> pd.DataFrame:
     """Daily signups, DAU and net new MRR (currency) from core, one row per day up to `as_of`, indexed by day."""
-    frame = query_frame(conn, SERIES_SQL, {"as_of": as_of})
+    frame = run_query(conn, "kpi_daily_series", {"as_of": as_of})
     if frame.empty:
         return pd.DataFrame(columns=list(METRICS), index=pd.Index([], name="day"), dtype=float)
     return frame.set_index("day").astype(float)

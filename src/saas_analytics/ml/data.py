@@ -6,33 +6,16 @@ names, document ids and subscription amounts. No traits (emails, names, companie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 import psycopg
 
+from saas_analytics.queries import run_query, scalar
+
 EVENT_COLUMNS = ("user_id", "event_at", "received_at", "event_name", "platform", "feature", "document_id")
 SUBSCRIPTION_COLUMNS = ("user_id", "event_at", "event_name", "plan", "billing_period", "mrr_cents")
-
-# every track event from `since` on, plus every earlier signup (so tenure is right for long-time users)
-EVENTS_SQL = """
-select user_id, event_at, received_at, event_name, platform, feature, document_id, message_id
-from core.fact_events
-where event_type = 'track' and event_date >= %(since)s
-union all
-select user_id, event_at, received_at, event_name, platform, feature, document_id, message_id
-from core.fact_events
-where event_type = 'track' and event_name = 'signed_up' and event_date < %(since)s
-order by user_id, event_at, message_id
-"""
-SUBSCRIPTIONS_SQL = """
-select user_id, event_at, event_name, plan, billing_period, mrr_cents
-from core.fact_subscription_events
-order by user_id, event_at, message_id
-"""
-
 
 @dataclass(frozen=True)
 class CoreFrames:
@@ -71,15 +54,9 @@ def normalise_subscriptions(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def query_frame(conn: psycopg.Connection, query: str, params: Sequence | dict | None = None) -> pd.DataFrame:
-    """Run a query and return its rows as a DataFrame."""
-    cur = conn.execute(query, params)
-    return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
-
-
 def latest_activity_date(conn: psycopg.Connection) -> date | None:
     """The data-driven `as_of` of a run: the latest UTC day with any user activity in core."""
-    return conn.execute("select max(activity_date) from core.fact_daily_user_activity").fetchone()[0]
+    return scalar(conn, "latest_activity_date")
 
 
 def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames:
@@ -88,9 +65,9 @@ def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames
     Features look back at most 90 days, so `since` = earliest cut-off − 90 days loses nothing.
     """
     since = since or date(1970, 1, 1)
-    events = query_frame(conn, EVENTS_SQL, {"since": since})
+    events = run_query(conn, "ml_events", {"since": since})
     events = events.drop(columns="message_id") if "message_id" in events else events
-    subs = query_frame(conn, SUBSCRIPTIONS_SQL)
+    subs = run_query(conn, "ml_subscription_events")
     if events.empty:
         events = pd.DataFrame({c: [] for c in EVENT_COLUMNS})
     if subs.empty:

@@ -55,6 +55,15 @@ class FakeError(Exception):
         self.status, self.body = status, body
 
 
+# Metabase's default password rule ("normal"): 6+ characters, a digit, not a common password
+COMMON_PASSWORDS = {"password1", "passw0rd", "qwerty123", "123456", "12345678", "abc123", "admin123"}
+
+
+def password_is_normal(password: str) -> bool:
+    """Whether Metabase's default complexity check accepts the password."""
+    return len(password) >= 6 and any(c.isdigit() for c in password) and password.lower() not in COMMON_PASSWORDS
+
+
 @dataclass
 class FakeMetabase:
     """The server and its state; use as a context manager (`with FakeMetabase() as mb: mb.url`)."""
@@ -67,6 +76,8 @@ class FakeMetabase:
     mbql5: bool = False  # answer dataset_query in the MBQL 5 shape of Metabase 57+
     terse_items: bool = False  # collection items without descriptions
     warehouse_password: str | None = None  # what the warehouse accepts (for POST /api/dataset)
+    # like Metabase when the warehouse accepts TLS: a saved connection without ssl gets ssl: true
+    warehouse_accepts_tls: bool = False
     fail: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)  # (method, path) → answer
 
     def __post_init__(self) -> None:
@@ -193,6 +204,8 @@ class FakeMetabase:
                                                  "however a user currently exists."})
             if body["token"] != self.setup_token:
                 raise FakeError(400, {"errors": {"token": "Token does not match the setup token."}})
+            if not password_is_normal(body["user"]["password"]):
+                raise FakeError(400, {"errors": {"password": "Insufficient password strength"}})
             self.is_setup = True
             self.admin_email, self.admin_password = body["user"]["email"], body["user"]["password"]
             return {"id": self._new_session()}
@@ -227,7 +240,7 @@ class FakeMetabase:
             self._check_warehouse(body["details"])
             database_id = self._next("database")
             self.databases[database_id] = {"id": database_id, "name": body["name"], "engine": body["engine"],
-                                           "details": copy.deepcopy(body["details"]), "description": None,
+                                           "details": self._with_tls(body["details"]), "description": None,
                                            "is_full_sync": body.get("is_full_sync", True)}
             return self._redacted(self.databases[database_id])
         database = self.databases.get(int(rest[0]))
@@ -243,10 +256,17 @@ class FakeMetabase:
                 if details.get("password") == REDACTED:
                     details["password"] = database["details"].get("password")
                 self._check_warehouse(details)
-                database["details"] = details
+                database["details"] = self._with_tls(details)
             database.update({k: v for k, v in body.items() if k != "details"})
             return self._redacted(database)
         raise FakeError(405, "Method not allowed.")
+
+    def _with_tls(self, details: dict) -> dict:
+        """The details as Metabase stores them: ssl switched on when the warehouse accepts TLS."""
+        stored = copy.deepcopy(details)
+        if self.warehouse_accepts_tls and not stored.get("ssl"):
+            stored["ssl"] = True
+        return stored
 
     def _check_warehouse(self, details: dict) -> None:
         """Like Metabase, refuse details it cannot connect with (here: a wrong reader password)."""
@@ -359,6 +379,9 @@ class FakeMetabase:
 
     def _shown_dashboard(self, dashboard: dict) -> dict:
         shown = copy.deepcopy(dashboard)
+        # like Metabase: dashcards of archived cards stay stored but are not shown (nor removed)
+        shown["dashcards"] = [d for d in shown["dashcards"]
+                              if not (d.get("card_id") and self.cards[d["card_id"]].get("archived"))]
         for dashcard in shown["dashcards"]:
             dashcard["card"] = self._shown_card(self.cards[dashcard["card_id"]]) if dashcard.get("card_id") else None
             dashcard["dashboard_id"] = dashboard["id"]

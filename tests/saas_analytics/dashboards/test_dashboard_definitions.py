@@ -86,7 +86,7 @@ def test_cards_read_only_analytics_objects(dashboards) -> None:
 
 def test_every_sql_file_belongs_to_a_card_and_layouts_fit_the_grid(dashboards) -> None:
     on_disk = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("*/*.sql"))
-    used = sorted(f"{c.dashboard_key}/{c.sql_path.name}" for d in dashboards.values() for c in d.cards)
+    used = sorted({f"{c.dashboard_key}/{c.sql_path.name}" for d in dashboards.values() for c in d.cards})
     assert on_disk == used
     for dashboard in dashboards.values():
         assert all(c.layout.col + c.layout.width <= GRID_COLUMNS for c in dashboard.cards)
@@ -150,9 +150,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.mark.parametrize(("file", "old", "new", "message"), [
-    ("executive_overview/kpi_mrr.sql", "from analytics.mrr_monthly", "from core.fact_subscription_events",
+    ("executive_overview/kpi_latest_month.sql", "from analytics.mrr_monthly", "from core.fact_subscription_events",
      "reads core.fact_subscription_events; cards may read only"),
-    ("executive_overview/kpi_mrr.sql", "{{start_date}}", "{{since}}", "{{since}} is not a filter"),
+    ("executive_overview/kpi_latest_month.sql", "{{start_date}}", "{{since}}", "{{since}} is not a filter"),
     ("executive_overview.yml", "layout: {row: 0, col: 4, width: 4, height: 3}",
      "layout: {row: 0, col: 2, width: 4, height: 3}", "overlap"),
     ("executive_overview.yml", "layout: {row: 0, col: 20, width: 4, height: 3}",

@@ -366,24 +366,24 @@ def settings_with(**changes):
 
 def test_config_takes_the_warehouse_address_from_database_url() -> None:
     settings = settings_with(database_url="postgresql://pipeline:secret@postgres:5432/warehouse")
-    config = mb.MetabaseConfig.from_env(settings, environ={})
+    config = mb.MetabaseConfig.from_env(settings)
     assert (config.warehouse.host, config.warehouse.port, config.warehouse.dbname) == ("postgres", 5432, "warehouse")
     assert (config.warehouse.user, config.warehouse.password) == (settings.reader_role, "pw")
     assert "pw" not in repr(config) and "secret" not in repr(config)
 
 
 def test_config_overrides_and_errors() -> None:
-    env = {"METABASE_WAREHOUSE_HOST": "db.internal", "METABASE_WAREHOUSE_PORT": "6543",
-           "METABASE_WAREHOUSE_DBNAME": "wh", "METABASE_DATABASE_NAME": "Warehouse", "METABASE_COLLECTION": "BI"}
-    config = mb.MetabaseConfig.from_env(settings_with(), environ=env)
+    env = {"metabase_warehouse_host": "db.internal", "metabase_warehouse_port": "6543",
+           "metabase_warehouse_dbname": "wh", "metabase_database_name": "Warehouse", "metabase_collection": "BI"}
+    config = mb.MetabaseConfig.from_env(settings_with(**env))
     assert (config.warehouse.host, config.warehouse.port, config.warehouse.dbname) == ("db.internal", 6543, "wh")
     assert (config.database_name, config.collection_name) == ("Warehouse", "BI")
     with pytest.raises(ValueError, match="METABASE_WAREHOUSE_HOST"):
-        mb.MetabaseConfig.from_env(settings_with(database_url="host=/tmp/socket dbname=warehouse"), environ={})
+        mb.MetabaseConfig.from_env(settings_with(database_url="host=/tmp/socket dbname=warehouse"))
     with pytest.raises(ValueError, match="ANALYTICS_READER_PASSWORD"):
-        mb.MetabaseConfig.from_env(settings_with(reader_password=None), environ=env)
+        mb.MetabaseConfig.from_env(settings_with(reader_password=None, **env))
     with pytest.raises(ValueError, match="METABASE_URL"):
-        mb.MetabaseConfig.from_env(settings_with(metabase_url=None), environ=env)
+        mb.MetabaseConfig.from_env(settings_with(metabase_url=None, **env))
 
 
 # --- the command ----------------------------------------------------------------------------------
@@ -423,3 +423,69 @@ def test_cli_failure_is_one_line_and_exit_1() -> None:
     assert errors[0].startswith(f"error: Metabase at http://127.0.0.1:{port} is unreachable (ConnectError")
     assert errors[0].endswith("is it running, and is METABASE_URL right?")
     assert "Traceback" not in result.stderr
+
+
+# --- what real Metabase does that a naive client trips over --------------------------------------------
+
+
+@pytest.mark.parametrize(("password", "problem"), [
+    ("change-me-metabase-admin", "no digit"), ("ab1", "fewer than 6"), ("qwerty123", "common password")])
+def test_a_weak_admin_password_is_refused_before_setup_naming_the_rule(fake: FakeMetabase, dashboards, password,
+                                                                       problem) -> None:
+    with pytest.raises(mb.MetabaseError, match=problem) as refused:
+        provision(fake, dashboards, config=config_for(fake, admin_password=password))
+    assert "Metabase's default password complexity 'normal'" in str(refused.value)
+    assert ("POST", "/api/setup") not in fake.writes() and not fake.is_setup
+
+
+def test_the_fake_refuses_weak_passwords_at_setup_like_metabase(fake: FakeMetabase) -> None:
+    client = mb.MetabaseClient(fake.url)
+    token = client.get("/api/session/properties")["setup-token"]
+    body = {"token": token, "user": {"email": "a@example.com", "password": "change-me-metabase-admin",
+                                     "first_name": "A", "last_name": "B"}, "prefs": {"site_name": "x"}}
+    with pytest.raises(mb.MetabaseError, match="HTTP 400 .*password"):
+        client.post("/api/setup", body)
+    client.close()
+
+
+def test_the_env_example_admin_password_passes_the_rule() -> None:
+    values = dict(line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines()
+                  if line and not line.startswith("#") and "=" in line)
+    assert mb.password_problems(values["METABASE_ADMIN_PASSWORD"]) == []
+
+
+def test_ssl_stored_by_metabase_is_not_a_change_unless_we_set_it(dashboards) -> None:
+    with FakeMetabase(warehouse_accepts_tls=True) as fake:
+        provision(fake, dashboards)
+        (database,) = fake.databases.values()
+        assert database["details"]["ssl"] is True, "the fake stores ssl: true like Metabase"
+        before = len(fake.requests)
+        result = provision(fake, dashboards)
+        assert [c.action for c in result.changes if c.kind == "database"] == ["unchanged"]
+        assert fake.writes(before) == [("POST", "/api/session")]
+        # set explicitly, it is compared (and kept)
+        result = provision(fake, dashboards, config=config_for(fake, warehouse=replace(
+            config_for(fake).warehouse, ssl=True)))
+        assert [c.action for c in result.changes if c.kind == "database"] == ["unchanged"]
+        result = provision(fake, dashboards, config=config_for(fake, warehouse=replace(
+            config_for(fake).warehouse, ssl=False)))
+        assert [c.detail for c in result.changes if c.kind == "database"] == ["ssl"]
+
+
+def test_removed_card_is_archived_only_after_the_dashboard_dropped_it(fake: FakeMetabase, dashboards,
+                                                                      definitions_copy: Path) -> None:
+    first = provision(fake, dashboards)
+    path = definitions_copy / "pipeline_health.yml"
+    text = path.read_text()
+    path.write_text(text[:text.index("  - sql: recent_runs.sql")])
+    (definitions_copy / "pipeline_health" / "recent_runs.sql").unlink()
+    card_id = first.card_ids["pipeline_health/recent_runs"]
+    dashboard_id = first.dashboard_ids["pipeline_health"]
+    before = len(fake.requests)
+
+    provision(fake, load_dashboards(definitions_copy))
+
+    writes = fake.writes(before)
+    assert writes.index(("PUT", f"/api/dashboard/{dashboard_id}")) < writes.index(("PUT", f"/api/card/{card_id}"))
+    stored = fake.dashboards[dashboard_id]["dashcards"]  # what Metabase keeps, hidden or not
+    assert card_id not in [d["card_id"] for d in stored]

@@ -41,7 +41,7 @@ def test_reader_reads_every_analytics_object(demo_warehouse: str, reader_conninf
             assert conn.execute("select count(*) from mrr_monthly").fetchone()[0] > 0
 
 
-@pytest.mark.parametrize("schema", ["raw", "staging", "core"])
+@pytest.mark.parametrize("schema", ["raw", "staging", "core", "meta"])
 def test_reader_is_refused_on_the_pipeline_schemas(demo_warehouse: str, reader_conninfo: str, schema: str) -> None:
     objects = relations(demo_warehouse, (schema,))
     assert objects, f"{schema} should hold tables"

@@ -1,0 +1,19 @@
+-- grain: one row (or none): the promoted version of the model %(model_name)s (the latest promoted run)
+with
+
+runs as (
+    select
+        model_version,
+        roc_auc,
+        as_of,
+        trained_at
+    from analytics.ml_model_runs
+    where model_name = %(model_name)s and promoted
+)
+
+select
+    model_version,
+    roc_auc
+from runs
+order by as_of desc, trained_at desc, model_version desc
+limit 1
