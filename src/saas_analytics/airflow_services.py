@@ -314,6 +314,8 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
             if result.returncode != 0:
                 output = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
                 raise AirflowServiceError(f"airflow db migrate failed: {output[-1]}")
+            for run in airflow_runner.fail_stale_runs(settings):
+                say(f"marked stale run {run.run_id} failed ({run.why})")
             for name in missing:
                 say(f"starting {name} (log: {log_file(settings, name)})")
                 _spawn(settings, name, env)
@@ -384,8 +386,39 @@ def status_command() -> None:
         click.echo(f"  health: {parts}")
     else:
         click.echo("  health: the API does not answer")
-    if not all(s.running for s in statuses):
+    stuck = _echo_active_runs(settings)
+    if not all(s.running for s in statuses) or stuck:
         sys.exit(1)
+
+
+def _echo_active_runs(settings: Settings) -> int:
+    """Print the DAG's running/queued runs, flag stale ones with how to clear them; return how many are stale."""
+    try:
+        runs = airflow_runner.active_runs(settings)
+    except Exception as exc:  # noqa: BLE001 - a status command reports, it does not fail on this
+        click.echo(f"  runs: cannot read the metadata database ({type(exc).__name__})")
+        return 0
+    if not runs:
+        click.echo("  runs: none running or queued")
+    for run in runs:
+        flag = "STUCK" if run.stale else run.state
+        click.echo(f"  run {run.run_id}: {flag} since {run.start_date or '-'} — {run.why}")
+    stale = [r for r in runs if r.stale]
+    if stale:
+        click.echo("  to clear: saas-analytics airflow fail-stale   (marks them failed; or in the UI: the run → "
+                   "Mark run as failed; or PATCH /api/v2/dags/saas_analytics_daily/dagRuns/<run_id> "
+                   '{"state": "failed"})')
+    return len(stale)
+
+
+@airflow_group.command("fail-stale")
+def fail_stale_command() -> None:
+    """Mark failed every running DagRun whose runner is gone (a killed `saas-analytics run`)."""
+    failed = airflow_runner.fail_stale_runs(get_settings())
+    for run in failed:
+        click.echo(f"airflow: marked {run.run_id} failed ({run.why})")
+    if not failed:
+        click.echo("airflow: no stale run")
 
 
 @airflow_group.command("cli", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

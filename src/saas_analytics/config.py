@@ -38,6 +38,8 @@ class Settings:
     metabase_api_key: str | None
     metabase_admin_email: str | None
     metabase_admin_password: str | None
+    # A landing file younger than this (by mtime), or empty, is left for the next run (still uploading).
+    landing_settle_seconds: float = 60.0
 
     @property
     def embedded(self) -> bool:
@@ -87,4 +89,19 @@ def get_settings() -> Settings:
         metabase_api_key=os.environ.get("METABASE_API_KEY") or None,
         metabase_admin_email=os.environ.get("METABASE_ADMIN_EMAIL") or None,
         metabase_admin_password=os.environ.get("METABASE_ADMIN_PASSWORD") or None,
+        landing_settle_seconds=_seconds("LANDING_SETTLE_SECONDS", 60.0),
     )
+
+
+def _seconds(name: str, default: float) -> float:
+    """A non-negative number of seconds from the environment."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+    return seconds
