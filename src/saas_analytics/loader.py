@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import time
+import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -362,7 +363,7 @@ def _load_one(conn: psycopg.Connection, path: Path, batch_id: int) -> FileResult
         verdict = _registry_check(conn, path, sha256)
         if verdict is None:
             verdict = load_file(conn, path, sha256, batch_id)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         verdict = FileResult(path.name, "failed", message=f"{path}: cannot read ({exc}); land a complete copy "
                              f"and run `saas-analytics files replace {path.name}` (or remove it)")
     if verdict.status == "failed":
