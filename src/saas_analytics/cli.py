@@ -207,6 +207,7 @@ def psql(psql_args: tuple[str, ...]) -> None:
 from saas_analytics.dashboards.cli import metabase_group; cli.add_command(metabase_group)  # noqa: E402, E702, I001
 from saas_analytics.dashboards.cli import report_command; cli.add_command(report_command)  # noqa: E402, E702, I001
 from saas_analytics.airflow_services import airflow_group; cli.add_command(airflow_group)  # noqa: E402, E702, I001
+from saas_analytics.files import files_group; cli.add_command(files_group)  # noqa: E402, E702, I001
 
 
 def main() -> None:
