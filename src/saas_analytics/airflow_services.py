@@ -89,9 +89,39 @@ def log_file(settings: Settings, component: str) -> Path:
 _CHILDREN: list[subprocess.Popen] = []
 
 
+CELERY_WORKER = "celery-worker-"
+
+
 def component_command(component: str) -> list[str]:
-    """The command line of one component."""
+    """The command line of one component (`celery-worker-<n>`: a Celery worker named w<n>)."""
+    if component.startswith(CELERY_WORKER):
+        # Several workers share this machine: only the first serves its task logs (one log-server port).
+        number = component.removeprefix(CELERY_WORKER)
+        return [airflow_runner.airflow_bin(), "celery", "worker", "--celery-hostname", f"w{number}@%h",
+                *([] if number == "1" else ["--skip-serve-logs"])]
     return [airflow_runner.airflow_bin(), component]
+
+
+def worker_names(settings: Settings) -> list[str]:
+    """The Celery worker components that have a pid file (running or not)."""
+    return sorted(p.stem for p in run_dir(settings).glob(f"{CELERY_WORKER}*.pid"))
+
+
+def start_workers(settings: Settings | None = None, count: int = 2) -> list[str]:
+    """Start `count` Celery workers (CeleryExecutor; the broker in AIRFLOW__CELERY__BROKER_URL); return new ones."""
+    settings = settings or get_settings()
+    env = airflow_runner.airflow_env(settings)
+    if env["AIRFLOW__CORE__EXECUTOR"] != "CeleryExecutor" or not env.get("AIRFLOW__CELERY__BROKER_URL"):
+        raise AirflowServiceError("Celery workers need AIRFLOW__CORE__EXECUTOR=CeleryExecutor and "
+                                  "AIRFLOW__CELERY__BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    started = []
+    with _exclusive(settings):
+        for number in range(1, count + 1):
+            name = f"{CELERY_WORKER}{number}"
+            if _process(settings, name) is None:
+                _spawn(settings, name, env)
+                started.append(name)
+    return started
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -233,7 +263,7 @@ def stop(settings: Settings | None = None, timeout: float = STOP_TIMEOUT) -> lis
 
 def _stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> list[str]:
     stopped = []
-    for name in reversed(COMPONENTS):
+    for name in [*worker_names(settings), *reversed(COMPONENTS)]:
         proc = _process(settings, name)
         if proc is not None:
             _terminate(_family(proc), timeout)
@@ -345,13 +375,18 @@ def airflow_group() -> None:
 
 @airflow_group.command("start")
 @click.option("--timeout", default=START_TIMEOUT, show_default=True, help="Seconds to wait for a healthy API.")
-def start_command(timeout: float) -> None:
+@click.option("--celery-workers", default=0, show_default=True,
+              help="Also start N Celery workers (needs AIRFLOW__CORE__EXECUTOR=CeleryExecutor and a broker).")
+def start_command(timeout: float, celery_workers: int) -> None:
     """Start the warehouse and Airflow (if not running) and print the UI's URL and login."""
     from saas_analytics import warehouse as wh
 
     settings = get_settings()
     wh.start(settings)
     result = start(settings, timeout=timeout, progress=lambda line: click.echo(f"airflow: {line}"))
+    if celery_workers:
+        started = start_workers(settings, celery_workers)
+        click.echo(f"airflow: Celery workers {', '.join(started) or 'already running'}")
     if result.started:
         click.echo(f"airflow: started {', '.join(result.started)} — logs in {result.log_dir}")
     else:
@@ -380,6 +415,9 @@ def status_command() -> None:
     click.echo(f"airflow ({settings.airflow_home}, {url}):")
     for st in statuses:
         click.echo(f"  {st.name:<14} " + (f"running, pid {st.pid}" if st.running else "not running"))
+    for name in worker_names(settings):
+        proc = _process(settings, name)
+        click.echo(f"  {name:<14} " + (f"running, pid {proc.pid}" if proc else "not running"))
     doc = health(url) if any(s.running for s in statuses) else None
     if doc:
         parts = ", ".join(f"{k} {v.get('status')}" for k, v in doc.items() if isinstance(v, dict))
