@@ -344,8 +344,11 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
             if result.returncode != 0:
                 output = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
                 raise AirflowServiceError(f"airflow db migrate failed: {output[-1]}")
-            for run in airflow_runner.fail_stale_runs(settings):
-                say(f"marked stale run {run.run_id} failed ({run.why})")
+            try:  # a run killed with its runner would otherwise block the schedule (max_active_runs=1)
+                for run in airflow_runner.fail_stale_runs(settings):
+                    say(f"marked stale run {run.run_id} failed ({run.why})")
+            except Exception as exc:  # noqa: BLE001 - never a reason not to start; `status` shows stuck runs
+                say(f"could not check for stale runs ({type(exc).__name__}); see `saas-analytics airflow status`")
             for name in missing:
                 say(f"starting {name} (log: {log_file(settings, name)})")
                 _spawn(settings, name, env)

@@ -1,4 +1,5 @@
--- one row per landing file set aside as a whole (changed after loading, unreadable), open ones first
+-- one row per landing file set aside as a whole (changed after loading, unreadable), open ones first;
+-- a single "none" row when no file was ever quarantined in the period, so the card says so
 with
 
 quarantined as (
@@ -15,6 +16,24 @@ quarantined as (
         true
         [[and (last_seen_at at time zone 'UTC')::date >= {{start_date}}::date]]
         [[and (first_seen_at at time zone 'UTC')::date <= {{end_date}}::date]]
+),
+
+nothing as (
+    select
+        '(none)' as file_name,
+        'ok' as status,
+        'no landing file is quarantined' as reason,
+        null::bigint as size_bytes,
+        null::timestamptz as first_seen_at,
+        null::timestamptz as last_seen_at,
+        null::text as resolution
+    where not exists (select 1 from quarantined)
+),
+
+final as (
+    select * from quarantined
+    union all
+    select * from nothing
 )
 
 select
@@ -25,6 +44,6 @@ select
     first_seen_at,
     last_seen_at,
     resolution
-from quarantined
-order by status = 'quarantined' desc, last_seen_at desc
+from final
+order by status = 'quarantined' desc, last_seen_at desc nulls last
 limit 200
