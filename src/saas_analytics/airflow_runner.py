@@ -222,6 +222,8 @@ def run_dag(logical_date: date | None = None, settings: Settings | None = None) 
 # `airflow start`, or `airflow status --fail-stale`) fails any running DagRun whose runner is gone.
 
 RUNNER_KEY = "saas_runner"
+# A bare `airflow dags test` run (no runner record) counts as stale only after this long without activity.
+UNOWNED_RUN_GRACE_SECONDS = 300
 UNFINISHED_TI_STATES = ("running", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "restarting",
                         "deferred", "awaiting_input")
 
@@ -304,8 +306,15 @@ def active_runs(settings: Settings | None = None) -> list[ActiveRun]:
                 stale = not _runner_alive(settings, token)
                 why = "its `saas-analytics run` process is gone" if stale else "its `saas-analytics run` is alive"
             elif (triggered_by or "").lower().endswith("test"):
-                stale = not _live_task_process(conn, run_id)
-                why = "started by `airflow dags test`, no live task process" if stale else "a task is running"
+                # no runner record to check: stale when no task process lives and nothing moved for a while
+                idle = conn.execute(
+                    "select extract(epoch from now() - greatest(max(ti.updated_at), max(dr.updated_at),"
+                    " max(dr.start_date))) from dag_run as dr left join task_instance as ti"
+                    " on ti.dag_id = dr.dag_id and ti.run_id = dr.run_id where dr.dag_id = %s and dr.run_id = %s",
+                    [DAG_ID, run_id]).fetchone()[0]
+                stale = not _live_task_process(conn, run_id) and float(idle or 0) > UNOWNED_RUN_GRACE_SECONDS
+                why = ("started by `airflow dags test`, no live task process, idle "
+                       f"{float(idle or 0):.0f}s") if stale else "started by `airflow dags test`, recently active"
             found.append(ActiveRun(run_id, state, run_type, start_date, stale, why))
     return found
 
@@ -357,6 +366,15 @@ def run_reason(run_id: str, settings: Settings) -> str | None:
     return row[0] if row else None
 
 
+def _kill_all(procs: list) -> None:
+    """SIGKILL each process that still runs."""
+    import psutil
+
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
 def run_dag_guarded(logical_date: date | None, settings: Settings,
                     execute: Callable[[list[str], dict[str, str]], int]) -> RunOutcome:
     """Run the DAG once via `execute(cmd, env)`; on SIGINT/SIGTERM stop it and mark its DagRun failed."""
@@ -378,7 +396,9 @@ def run_dag_guarded(logical_date: date | None, settings: Settings,
         for child in children:
             with contextlib.suppress(psutil.Error):
                 child.terminate()
-        threading.Timer(15, lambda: [c.kill() for c in children if c.is_running()]).start()
+        timer = threading.Timer(15, _kill_all, [children])  # whatever ignored SIGTERM
+        timer.daemon = True
+        timer.start()
         raise RunInterrupted(f"run interrupted by {signal.Signals(signum).name}")
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

@@ -161,7 +161,7 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
             conn.execute("delete from raw.events where file_id = %s", [file_id])
             conn.execute("delete from raw.load_files where file_id = %s", [file_id])
         transform.run_steps(conn, "staging", transform.LAYER_STEPS["staging"], say)
-        core_steps = transform.run_steps(conn, "core", transform.LAYER_STEPS["core"], say)
+        core_steps = _run_core_with_withdrawals(conn, say)
         transform.run_steps(conn, "files", ("rebuild_dimensions",), say)
         loaded = next((s.rows for s in core_steps if s.name == "core.fact_events"), 0)
         loader.resolve_quarantine(conn, name, "replaced" if action == "replace" else "forgotten")
@@ -172,6 +172,17 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
             [name, action, by or actor(), old_sha, new_sha, old_lines, new_lines, withdrawn, loaded, users,
              f"{restaged} file(s) re-staged"])
     return Correction(name, action, withdrawn, loaded, users, restaged, old_sha, new_sha)
+
+
+def _run_core_with_withdrawals(conn: psycopg.Connection, say: Callable[[str], None]) -> list:
+    """The ordinary core steps; where the layer has a `core_changes` step, the withdrawn events join it."""
+    steps = transform.LAYER_STEPS["core"]
+    if "core_changes" not in steps:
+        return transform.run_steps(conn, "core", steps, say)
+    cut = steps.index("core_changes") + 1
+    results = transform.run_steps(conn, "core", steps[:cut], say)
+    results += transform.run_steps(conn, "files", ("withdrawn_changes",), say)
+    return results + transform.run_steps(conn, "core", steps[cut:], say)
 
 
 # --- the CLI group ---------------------------------------------------------------------------------
