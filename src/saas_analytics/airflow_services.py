@@ -395,11 +395,19 @@ def start_command(timeout: float, celery_workers: int) -> None:
     else:
         click.echo("airflow: already running")
     click.echo(f"airflow: UI and REST API at {result.url}")
+    # The password itself is never printed unasked (logs and CI output keep what a terminal shows).
     if result.first_start:
-        click.echo(f"airflow: login {result.username} / {result.password}  "
-                   f"(generated for this installation, kept in {result.password_file})")
+        click.echo(f"airflow: login {result.username}; its password was generated for this installation into "
+                   f"{result.password_file} (`saas-analytics airflow password` prints it)")
     else:
         click.echo(f"airflow: login {result.username}; the password is in {result.password_file}")
+
+
+@airflow_group.command("password")
+def password_command() -> None:
+    """Print the UI/API admin's password (kept in AIRFLOW_HOME, mode 0600)."""
+    password, _ = airflow_runner.admin_password(get_settings())
+    click.echo(password)
 
 
 @airflow_group.command("stop")

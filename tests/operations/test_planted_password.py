@@ -43,7 +43,8 @@ def test_no_cli_output_or_log_contains_the_database_password(pg_server: dict, de
     outputs = []
     for args in (["warehouse", "start"], ["warehouse", "status"], ["warehouse", "url"],
                  ["warehouse", "url", "--airflow"], ["warehouse", "url", "--sqlalchemy"], ["run"], ["summary"],
-                 ["airflow", "status"], ["files", "list"], ["files", "show", "nope.jsonl"]):
+                 ["airflow", "status"], ["files", "list"], ["files", "show", "nope.jsonl"],
+                 ["warehouse", "url", "--airflow", "--sqlalchemy"]):
         result = deployment.cli(*args)
         outputs.append((args, result.returncode, result.stdout + result.stderr))
     assert outputs[0][1] == 0 and "****" in outputs[0][2], outputs[0]
