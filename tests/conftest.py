@@ -23,6 +23,8 @@ sys.path.insert(0, str(TESTS_DIR))  # for `reference_metrics`, the independent p
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="saas-test-airflow-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# Tests write landing files and load them at once: no settle time (tests of settling set their own).
+os.environ["LANDING_SETTLE_SECONDS"] = "0"
 
 _db_counter = itertools.count(1)
 

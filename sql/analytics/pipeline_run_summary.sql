@@ -20,7 +20,10 @@ stages as (
         stage,
         status,
         seconds,
-        recorded_at
+        recorded_at,
+        -- the first non-empty line of a failed stage's error; what a successful stage set aside
+        substring(detail ->> 'error' from '[^\n]*\S[^\n]*') as error_line,
+        detail ->> 'warning' as warning
     from analytics.pipeline_run_stages
 ),
 
@@ -69,7 +72,11 @@ stage_totals as (
         run_id,
         min(recorded_at - seconds * interval '1 second') as first_stage_started_at,
         coalesce(sum(seconds), 0) as seconds,
-        array_agg(stage order by stage) filter (where status != 'success') as failed_stages
+        array_agg(stage order by stage) filter (where status != 'success') as failed_stages,
+        (array_agg(stage || ': ' || coalesce(btrim(error_line), 'failed') order by recorded_at)
+            filter (where status != 'success'))[1] as first_failure,
+        string_agg(stage || ': ' || warning, '; ' order by recorded_at) filter (where warning is not null)
+            as warnings
     from stages
     group by run_id
 ),
@@ -112,8 +119,18 @@ final as (
             when stage_totals.failed_stages is not null then 'failed'
             when missing_stages.missing_stages is not null and recorded_runs.run_id is not null then 'failed'
             when missing_stages.missing_stages is not null then 'running'
+            -- every stage succeeded but something was set aside (e.g. a quarantined landing file)
+            when stage_totals.warnings is not null then 'warning'
             else 'success'
         end as status,
+        -- one line: the first failed stage and its error, else the first required stage that did not
+        -- run, else what was set aside; null for a clean success
+        case
+            when stage_totals.first_failure is not null then left(stage_totals.first_failure, 500)
+            when missing_stages.missing_stages is not null and recorded_runs.run_id is not null
+                then missing_stages.missing_stages[1] || ' did not run'
+            when missing_stages.missing_stages is null then left(stage_totals.warnings, 500)
+        end as reason,
         coalesce(stage_totals.failed_stages, '{}') as failed_stages,
         coalesce(missing_stages.missing_stages, '{}') as missing_stages,
         coalesce(file_totals.files_loaded, 0)::integer as files_loaded,

@@ -9,6 +9,7 @@ final as (
     select
         run_id,
         status,
+        reason,
         failed_stages,
         missing_stages,
         files_loaded,

@@ -9,14 +9,21 @@ AIRFLOW_CONN_SAAS_WAREHOUSE, and secrets generated once into AIRFLOW_HOME (mode 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
-from datetime import date
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
@@ -171,6 +178,7 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         "SAAS_PROJECT_DIR": str(settings.project_dir),
         "DATA_DIR": str(settings.data_dir),
         "LANDING_DIR": str(settings.landing_dir),
+        "LANDING_SETTLE_SECONDS": str(settings.landing_settle_seconds),
         "PYTHONUNBUFFERED": "1",
     })
     return env
@@ -203,3 +211,207 @@ def run_dag(logical_date: date | None = None, settings: Settings | None = None) 
     if logical_date:
         args.append(logical_date.isoformat())
     return airflow(*args, settings=settings, check=False).returncode
+
+
+# --- runs that cannot block the schedule ----------------------------------------------------------
+#
+# `saas-analytics run` executes the DAG with `airflow dags test` in a child process. Killed, that
+# process would leave its DagRun `running` for ever, and with max_active_runs=1 every later run queues
+# behind it. So each run carries a token in its conf and a record of its runner process under
+# $AIRFLOW_HOME/run/; an interrupted runner marks its own DagRun failed, and the next `run` (or
+# `airflow start`, or `airflow status --fail-stale`) fails any running DagRun whose runner is gone.
+
+RUNNER_KEY = "saas_runner"
+# A bare `airflow dags test` run (no runner record) counts as stale only after this long without activity.
+UNOWNED_RUN_GRACE_SECONDS = 300
+UNFINISHED_TI_STATES = ("running", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "restarting",
+                        "deferred", "awaiting_input")
+
+
+class RunInterrupted(RuntimeError):
+    """`saas-analytics run` was interrupted (SIGINT/SIGTERM); its DagRun was marked failed."""
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """A DagRun in state running or queued, and whether it is stale (nothing will ever finish it)."""
+
+    run_id: str
+    state: str
+    run_type: str
+    start_date: datetime | None
+    stale: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one `saas-analytics run` ended: Airflow's exit code, its DagRun and the run's one-line reason."""
+
+    code: int
+    run_id: str | None
+    reason: str | None
+
+
+def _runner_file(settings: Settings, token: str) -> Path:
+    return settings.airflow_home / "run" / f"dags-test-{token}.json"
+
+
+def _runner_alive(settings: Settings, token: str) -> bool:
+    """True when the `saas-analytics run` process that owns this token still runs."""
+    import psutil
+
+    try:
+        record = json.loads(_runner_file(settings, token).read_text())
+        proc = psutil.Process(int(record["pid"]))
+        return abs(proc.create_time() - float(record["create_time"])) < 1.0 and proc.status() != psutil.STATUS_ZOMBIE
+    except (FileNotFoundError, ValueError, KeyError, TypeError, psutil.Error):
+        return False
+
+
+def _live_task_process(conn, run_id: str) -> bool:
+    """True when a task instance of the run is running in a live process on this machine."""
+    import psutil
+
+    host = socket.getfqdn()
+    for pid, hostname in conn.execute(
+            "select pid, hostname from task_instance where dag_id = %s and run_id = %s and state = 'running'",
+            [DAG_ID, run_id]).fetchall():
+        if pid and hostname in (host, socket.gethostname()) and psutil.pid_exists(pid):
+            return True
+    return False
+
+
+def active_runs(settings: Settings | None = None) -> list[ActiveRun]:
+    """The DAG's running and queued DagRuns, each judged stale or not.
+
+    Stale: started by `saas-analytics run` whose process is gone, or by a bare `airflow dags test`
+    (triggered_by test) with no live task process. Scheduler runs are the scheduler's to heal (its task
+    heartbeat timeout fails their dead tasks); a queued run is never stale.
+    """
+    import psycopg
+
+    settings = settings or get_settings()
+    with psycopg.connect(airflow_conninfo(settings)) as conn:
+        rows = conn.execute(
+            "select run_id, state, run_type, start_date, conf::jsonb ->> %s, triggered_by::text from dag_run"
+            " where dag_id = %s and state in ('running', 'queued') order by start_date nulls last",
+            [RUNNER_KEY, DAG_ID]).fetchall()
+        found = []
+        for run_id, state, run_type, start_date, token, triggered_by in rows:
+            stale, why = False, "running"
+            if state == "queued":
+                why = "queued behind the active run" if len(rows) > 1 else "queued (is the scheduler running?)"
+            elif token:
+                stale = not _runner_alive(settings, token)
+                why = "its `saas-analytics run` process is gone" if stale else "its `saas-analytics run` is alive"
+            elif (triggered_by or "").lower().endswith("test"):
+                # no runner record to check: stale when no task process lives and nothing moved for a while
+                idle = conn.execute(
+                    "select extract(epoch from now() - greatest(max(ti.updated_at), max(dr.updated_at),"
+                    " max(dr.start_date))) from dag_run as dr left join task_instance as ti"
+                    " on ti.dag_id = dr.dag_id and ti.run_id = dr.run_id where dr.dag_id = %s and dr.run_id = %s",
+                    [DAG_ID, run_id]).fetchone()[0]
+                stale = not _live_task_process(conn, run_id) and float(idle or 0) > UNOWNED_RUN_GRACE_SECONDS
+                why = ("started by `airflow dags test`, no live task process, idle "
+                       f"{float(idle or 0):.0f}s") if stale else "started by `airflow dags test`, recently active"
+            found.append(ActiveRun(run_id, state, run_type, start_date, stale, why))
+    return found
+
+
+def mark_run_failed(run_id: str, settings: Settings | None = None) -> bool:
+    """Mark a DagRun failed as the UI's "Mark failed" does: running tasks failed, unfinished ones skipped."""
+    import psycopg
+
+    settings = settings or get_settings()
+    with psycopg.connect(airflow_conninfo(settings)) as conn, conn.transaction():
+        conn.execute(
+            "update task_instance set state = case when state = 'running' then 'failed' else 'skipped' end,"
+            " end_date = coalesce(end_date, now())"
+            " where dag_id = %s and run_id = %s and (state is null or state = any(%s))",
+            [DAG_ID, run_id, list(UNFINISHED_TI_STATES)])
+        cur = conn.execute("update dag_run set state = 'failed', end_date = now()"
+                           " where dag_id = %s and run_id = %s and state in ('running', 'queued')", [DAG_ID, run_id])
+        return cur.rowcount > 0
+
+
+def fail_stale_runs(settings: Settings | None = None) -> list[ActiveRun]:
+    """Mark every stale DagRun of the DAG failed (so nothing queues behind it); return those."""
+    settings = settings or get_settings()
+    failed = []
+    for run in active_runs(settings):
+        if run.stale and mark_run_failed(run.run_id, settings):
+            failed.append(run)
+    return failed
+
+
+def runs_with_token(token: str, settings: Settings) -> list[tuple[str, str]]:
+    """(run_id, state) of the DagRuns a `saas-analytics run` started (found by the token in their conf)."""
+    import psycopg
+
+    with psycopg.connect(airflow_conninfo(settings)) as conn:
+        return conn.execute("select run_id, state from dag_run where dag_id = %s and conf::jsonb ->> %s = %s",
+                            [DAG_ID, RUNNER_KEY, token]).fetchall()
+
+
+def run_reason(run_id: str, settings: Settings) -> str | None:
+    """The one-line reason recorded in analytics.pipeline_runs for a run (None when there is none)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(warehouse_conninfo(settings)) as conn:
+            row = conn.execute("select reason from analytics.pipeline_runs where run_id = %s", [run_id]).fetchone()
+    except psycopg.Error:
+        return None
+    return row[0] if row else None
+
+
+def _kill_all(procs: list) -> None:
+    """SIGKILL each process that still runs."""
+    import psutil
+
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+def run_dag_guarded(logical_date: date | None, settings: Settings,
+                    execute: Callable[[list[str], dict[str, str]], int]) -> RunOutcome:
+    """Run the DAG once via `execute(cmd, env)`; on SIGINT/SIGTERM stop it and mark its DagRun failed."""
+    import psutil
+
+    token = uuid.uuid4().hex
+    record = _runner_file(settings, token)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    me = psutil.Process()
+    record.write_text(json.dumps({"pid": me.pid, "create_time": me.create_time()}) + "\n")
+    cmd = [airflow_bin(), "dags", "test", DAG_ID, "--conf", json.dumps({RUNNER_KEY: token})]
+    if logical_date:
+        cmd.append(logical_date.isoformat())
+    received: list[int] = []
+
+    def stop(signum: int, _frame) -> None:
+        received.append(signum)
+        children = me.children(recursive=True)
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
+        timer = threading.Timer(15, _kill_all, [children])  # whatever ignored SIGTERM
+        timer.daemon = True
+        timer.start()
+        raise RunInterrupted(f"run interrupted by {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = execute(cmd, airflow_env(settings))
+    except RunInterrupted as exc:
+        runs = [run_id for run_id, state in runs_with_token(token, settings)
+                if state in ("running", "queued") and mark_run_failed(run_id, settings)]
+        raise RunInterrupted(f"{exc}; Airflow run {', '.join(runs) or '(none started)'} marked failed") from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        record.unlink(missing_ok=True)
+    runs = runs_with_token(token, settings)
+    run_id = runs[0][0] if runs else None
+    return RunOutcome(code, run_id, run_reason(run_id, settings) if run_id else None)

@@ -89,9 +89,39 @@ def log_file(settings: Settings, component: str) -> Path:
 _CHILDREN: list[subprocess.Popen] = []
 
 
+CELERY_WORKER = "celery-worker-"
+
+
 def component_command(component: str) -> list[str]:
-    """The command line of one component."""
+    """The command line of one component (`celery-worker-<n>`: a Celery worker named w<n>)."""
+    if component.startswith(CELERY_WORKER):
+        # Several workers share this machine: only the first serves its task logs (one log-server port).
+        number = component.removeprefix(CELERY_WORKER)
+        return [airflow_runner.airflow_bin(), "celery", "worker", "--celery-hostname", f"w{number}@%h",
+                *([] if number == "1" else ["--skip-serve-logs"])]
     return [airflow_runner.airflow_bin(), component]
+
+
+def worker_names(settings: Settings) -> list[str]:
+    """The Celery worker components that have a pid file (running or not)."""
+    return sorted(p.stem for p in run_dir(settings).glob(f"{CELERY_WORKER}*.pid"))
+
+
+def start_workers(settings: Settings | None = None, count: int = 2) -> list[str]:
+    """Start `count` Celery workers (CeleryExecutor; the broker in AIRFLOW__CELERY__BROKER_URL); return new ones."""
+    settings = settings or get_settings()
+    env = airflow_runner.airflow_env(settings)
+    if env["AIRFLOW__CORE__EXECUTOR"] != "CeleryExecutor" or not env.get("AIRFLOW__CELERY__BROKER_URL"):
+        raise AirflowServiceError("Celery workers need AIRFLOW__CORE__EXECUTOR=CeleryExecutor and "
+                                  "AIRFLOW__CELERY__BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+    started = []
+    with _exclusive(settings):
+        for number in range(1, count + 1):
+            name = f"{CELERY_WORKER}{number}"
+            if _process(settings, name) is None:
+                _spawn(settings, name, env)
+                started.append(name)
+    return started
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -233,7 +263,7 @@ def stop(settings: Settings | None = None, timeout: float = STOP_TIMEOUT) -> lis
 
 def _stop(settings: Settings, timeout: float = STOP_TIMEOUT) -> list[str]:
     stopped = []
-    for name in reversed(COMPONENTS):
+    for name in [*worker_names(settings), *reversed(COMPONENTS)]:
         proc = _process(settings, name)
         if proc is not None:
             _terminate(_family(proc), timeout)
@@ -314,6 +344,11 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
             if result.returncode != 0:
                 output = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
                 raise AirflowServiceError(f"airflow db migrate failed: {output[-1]}")
+            try:  # a run killed with its runner would otherwise block the schedule (max_active_runs=1)
+                for run in airflow_runner.fail_stale_runs(settings):
+                    say(f"marked stale run {run.run_id} failed ({run.why})")
+            except Exception as exc:  # noqa: BLE001 - never a reason not to start; `status` shows stuck runs
+                say(f"could not check for stale runs ({type(exc).__name__}); see `saas-analytics airflow status`")
             for name in missing:
                 say(f"starting {name} (log: {log_file(settings, name)})")
                 _spawn(settings, name, env)
@@ -343,23 +378,36 @@ def airflow_group() -> None:
 
 @airflow_group.command("start")
 @click.option("--timeout", default=START_TIMEOUT, show_default=True, help="Seconds to wait for a healthy API.")
-def start_command(timeout: float) -> None:
+@click.option("--celery-workers", default=0, show_default=True,
+              help="Also start N Celery workers (needs AIRFLOW__CORE__EXECUTOR=CeleryExecutor and a broker).")
+def start_command(timeout: float, celery_workers: int) -> None:
     """Start the warehouse and Airflow (if not running) and print the UI's URL and login."""
     from saas_analytics import warehouse as wh
 
     settings = get_settings()
     wh.start(settings)
     result = start(settings, timeout=timeout, progress=lambda line: click.echo(f"airflow: {line}"))
+    if celery_workers:
+        started = start_workers(settings, celery_workers)
+        click.echo(f"airflow: Celery workers {', '.join(started) or 'already running'}")
     if result.started:
         click.echo(f"airflow: started {', '.join(result.started)} — logs in {result.log_dir}")
     else:
         click.echo("airflow: already running")
     click.echo(f"airflow: UI and REST API at {result.url}")
+    # The password itself is never printed unasked (logs and CI output keep what a terminal shows).
     if result.first_start:
-        click.echo(f"airflow: login {result.username} / {result.password}  "
-                   f"(generated for this installation, kept in {result.password_file})")
+        click.echo(f"airflow: login {result.username}; its password was generated for this installation into "
+                   f"{result.password_file} (`saas-analytics airflow password` prints it)")
     else:
         click.echo(f"airflow: login {result.username}; the password is in {result.password_file}")
+
+
+@airflow_group.command("password")
+def password_command() -> None:
+    """Print the UI/API admin's password (kept in AIRFLOW_HOME, mode 0600)."""
+    password, _ = airflow_runner.admin_password(get_settings())
+    click.echo(password)
 
 
 @airflow_group.command("stop")
@@ -378,14 +426,48 @@ def status_command() -> None:
     click.echo(f"airflow ({settings.airflow_home}, {url}):")
     for st in statuses:
         click.echo(f"  {st.name:<14} " + (f"running, pid {st.pid}" if st.running else "not running"))
+    for name in worker_names(settings):
+        proc = _process(settings, name)
+        click.echo(f"  {name:<14} " + (f"running, pid {proc.pid}" if proc else "not running"))
     doc = health(url) if any(s.running for s in statuses) else None
     if doc:
         parts = ", ".join(f"{k} {v.get('status')}" for k, v in doc.items() if isinstance(v, dict))
         click.echo(f"  health: {parts}")
     else:
         click.echo("  health: the API does not answer")
-    if not all(s.running for s in statuses):
+    stuck = _echo_active_runs(settings)
+    if not all(s.running for s in statuses) or stuck:
         sys.exit(1)
+
+
+def _echo_active_runs(settings: Settings) -> int:
+    """Print the DAG's running/queued runs, flag stale ones with how to clear them; return how many are stale."""
+    try:
+        runs = airflow_runner.active_runs(settings)
+    except Exception as exc:  # noqa: BLE001 - a status command reports, it does not fail on this
+        click.echo(f"  runs: cannot read the metadata database ({type(exc).__name__})")
+        return 0
+    if not runs:
+        click.echo("  runs: none running or queued")
+    for run in runs:
+        flag = "STUCK" if run.stale else run.state
+        click.echo(f"  run {run.run_id}: {flag} since {run.start_date or '-'} — {run.why}")
+    stale = [r for r in runs if r.stale]
+    if stale:
+        click.echo("  to clear: saas-analytics airflow fail-stale   (marks them failed; or in the UI: the run → "
+                   "Mark run as failed; or PATCH /api/v2/dags/saas_analytics_daily/dagRuns/<run_id> "
+                   '{"state": "failed"})')
+    return len(stale)
+
+
+@airflow_group.command("fail-stale")
+def fail_stale_command() -> None:
+    """Mark failed every running DagRun whose runner is gone (a killed `saas-analytics run`)."""
+    failed = airflow_runner.fail_stale_runs(get_settings())
+    for run in failed:
+        click.echo(f"airflow: marked {run.run_id} failed ({run.why})")
+    if not failed:
+        click.echo("airflow: no stale run")
 
 
 @airflow_group.command("cli", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -18,6 +18,7 @@ import psycopg
 
 from saas_analytics import __version__
 from saas_analytics.config import get_settings
+from saas_analytics.errors import redact
 
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, FileNotFoundError, ValueError, RuntimeError)
 
@@ -44,7 +45,7 @@ def warehouse_start() -> None:
     where = settings.pgdata_dir if settings.embedded else "DATABASE_URL"
     click.echo(f"warehouse: starting ({where}) …")
     url = wh.start(settings)
-    click.echo(f"warehouse: ready — {url}")
+    click.echo(f"warehouse: ready — {redact(url)}")
 
 
 @warehouse.command("stop")
@@ -71,12 +72,14 @@ def warehouse_status() -> None:
 @warehouse.command("url")
 @click.option("--airflow", "which", flag_value="airflow", help="Airflow's metadata database instead.")
 @click.option("--sqlalchemy", is_flag=True, help="As a SQLAlchemy URL.")
-def warehouse_url(which: str | None, sqlalchemy: bool) -> None:
-    """Print the connection string of the warehouse database."""
+@click.option("--show-password", is_flag=True, help="Print the password too (masked as **** by default).")
+def warehouse_url(which: str | None, sqlalchemy: bool, show_password: bool) -> None:
+    """Print the connection string of the warehouse database (password masked unless --show-password)."""
     from saas_analytics import warehouse as wh
 
     conninfo = wh.airflow_conninfo() if which == "airflow" else wh.warehouse_conninfo()
-    click.echo(wh.sqlalchemy_url(conninfo) if sqlalchemy else conninfo)
+    url = wh.sqlalchemy_url(conninfo) if sqlalchemy else conninfo
+    click.echo(url if show_password else redact(url))
 
 
 @warehouse.command("migrate")
@@ -155,17 +158,22 @@ def run(run_date, start, end, show_airflow_log: bool) -> None:
     wh.start(settings)
     click.echo("run: preparing Airflow's metadata database …")
     airflow_runner.migrate_metadata(settings)
+    for run in airflow_runner.fail_stale_runs(settings):
+        click.echo(f"run: marked stale run {run.run_id} failed ({run.why})")
+    warnings = []
     for logical_date in dates:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         log_path = settings.data_dir / "logs" / f"run-{stamp}.log"
         click.echo(f"run: {DAG_ID} {logical_date or '(now)'} through Airflow (full log: {log_path})")
-        cmd = [airflow_runner.airflow_bin(), "dags", "test", DAG_ID]
-        if logical_date:
-            cmd.append(logical_date.isoformat())
-        code = run_with_progress(cmd, airflow_runner.airflow_env(settings), log_path, click.echo, show_airflow_log)
-        if code != 0:
-            raise RuntimeError(f"the DAG run failed (airflow exit code {code}); details in {log_path}")
-    click.echo("run: success")
+        outcome = airflow_runner.run_dag_guarded(
+            logical_date, settings,
+            lambda cmd, env, log=log_path: run_with_progress(cmd, env, log, click.echo, show_airflow_log))
+        if outcome.code != 0:
+            raise RuntimeError(outcome.reason or f"the DAG run failed (airflow exit code {outcome.code}); "
+                               f"details in {log_path}")
+        if outcome.reason:
+            warnings.append(outcome.reason)
+    click.echo("run: success" + (f" with warnings — {'; '.join(warnings)}" if warnings else ""))
 
 
 @cli.command()
@@ -255,6 +263,7 @@ def report_command(start, end, output: Path | None) -> None:
 
 # --- the `airflow` group lives next to the services it manages (saas_analytics.airflow_services) ---
 from saas_analytics.airflow_services import airflow_group; cli.add_command(airflow_group)  # noqa: E402, E702, I001
+from saas_analytics.files import files_group; cli.add_command(files_group)  # noqa: E402, E702, I001
 
 
 def main() -> None:
@@ -271,7 +280,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KNOWN_ERRORS as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        click.echo(f"error: {message}", err=True)
+        click.echo(f"error: {redact(message)}", err=True)
         sys.exit(1)
 
 

@@ -50,6 +50,8 @@ class Settings:
     metabase_warehouse_ssl: bool | None = None  # None when METABASE_WAREHOUSE_SSL is unset
     metabase_database_name: str | None = None
     metabase_collection: str | None = None
+    # A landing file younger than this (by mtime), or empty, is left for the next run (still uploading).
+    landing_settle_seconds: float = 60.0
 
     @property
     def embedded(self) -> bool:
@@ -105,4 +107,19 @@ def get_settings() -> Settings:
         metabase_warehouse_ssl=_flag("METABASE_WAREHOUSE_SSL"),
         metabase_database_name=os.environ.get("METABASE_DATABASE_NAME") or None,
         metabase_collection=os.environ.get("METABASE_COLLECTION") or None,
+        landing_settle_seconds=_seconds("LANDING_SETTLE_SECONDS", 60.0),
     )
+
+
+def _seconds(name: str, default: float) -> float:
+    """A non-negative number of seconds from the environment."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
+    return seconds

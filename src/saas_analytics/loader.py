@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import time
+import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
+
+from saas_analytics.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,12 @@ SKIPPED_ROW = re.compile(r"skipping row due to data type incompatibility at line
 LOADER_LOCK = 4_242_001
 
 
-class LoadError(RuntimeError):
+class LoadError(PermanentError):
     """One or more landing files could not be loaded; the message names each file and the fix."""
+
+
+class LandingDirMissing(LoadError):
+    """LANDING_DIR does not exist: no retry can help until someone creates or sets it."""
 
 
 @dataclass
@@ -40,7 +47,7 @@ class FileResult:
     """What happened to one landing file."""
 
     file_name: str
-    status: str  # loaded | skipped | failed
+    status: str  # loaded | skipped | waiting (not settled, or empty) | quarantined (set aside as a file)
     lines_read: int = 0
     lines_loaded: int = 0
     lines_rejected: int = 0
@@ -62,8 +69,13 @@ class LoadReport:
 
     @property
     def failed(self) -> list[FileResult]:
-        """Files that could not be loaded."""
-        return [f for f in self.files if f.status == "failed"]
+        """Files that could not be loaded (quarantined as files; the others went on)."""
+        return [f for f in self.files if f.status == "quarantined"]
+
+    @property
+    def waiting(self) -> list[FileResult]:
+        """Files left for the next run: still settling (recently modified) or empty."""
+        return [f for f in self.files if f.status == "waiting"]
 
     @property
     def lines_loaded(self) -> int:
@@ -273,8 +285,8 @@ def _registry_check(conn: psycopg.Connection, path: Path, sha256: str) -> FileRe
             path.name, "failed",
             message=(
                 f"{path}: a file of this name was already loaded with different content "
-                f"(sha256 {row[0][:12]}… then, {sha256[:12]}… now). Landed files must not change: "
-                "land corrections under a new file name (dedupe by message_id keeps the first copy)."
+                f"(sha256 {row[0][:12]}… then, {sha256[:12]}… now); quarantined. To load the new content in "
+                f"its place: `saas-analytics files replace {path.name}`; to keep the loaded one: restore the file."
             ),
         )
     twin = conn.execute("select file_name from raw.load_files where sha256 = %s", [sha256]).fetchone()
@@ -289,22 +301,35 @@ def load_landing(
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
     fail_on_error: bool = True,
+    settle_seconds: float | None = None,
 ) -> LoadReport:
-    """Load every landing file not yet loaded, in name order; raise LoadError afterwards if any failed."""
+    """Load every settled landing file not yet loaded, in name order; set bad files aside as files.
+
+    Files younger than `settle_seconds` (default: LANDING_SETTLE_SECONDS) or empty wait for the next
+    run, unregistered. A changed or unreadable file is quarantined (raw.quarantined_files) and the
+    others load; with `fail_on_error`, LoadError is raised afterwards naming them.
+    """
     say = progress or log.info
     landing_dir = Path(landing_dir)
     if not landing_dir.is_dir():
-        raise LoadError(
-            f"landing folder {landing_dir} does not exist: set LANDING_DIR or run `saas-analytics simulate`"
+        raise LandingDirMissing(
+            f"landing folder {landing_dir} does not exist: create it, set LANDING_DIR, "
+            "or run `saas-analytics simulate`"
         )
-    files = landing_files(landing_dir)
+    if settle_seconds is None:
+        from saas_analytics.config import get_settings
+
+        settle_seconds = get_settings().landing_settle_seconds
+    files, waiting = settled_files(landing_files(landing_dir), settle_seconds)
+    for result in waiting:
+        say(f"{result.file_name}: left for the next run — {result.message}")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", [LOADER_LOCK])
         batch_id = conn.execute(
             "insert into raw.load_batches (run_id, files_seen) values (%s, %s) returning batch_id",
             [run_id, len(files)],
         ).fetchone()[0]
-        report = LoadReport(batch_id)
+        report = LoadReport(batch_id, list(waiting))
         for i, path in enumerate(files, 1):
             result = _load_one(conn, path, batch_id)
             report.files.append(result)
@@ -312,35 +337,97 @@ def load_landing(
                 rate = result.lines_read / result.seconds if result.seconds else 0
                 say(f"[{i}/{len(files)}] {path.name}: {result.lines_loaded:,} lines loaded, "
                     f"{result.lines_rejected:,} rejected ({rate:,.0f} lines/s)")
-            elif result.status == "failed":
-                say(f"[{i}/{len(files)}] {path.name}: FAILED — {result.message}")
+            elif result.status == "quarantined":
+                say(f"[{i}/{len(files)}] {path.name}: QUARANTINED — {result.message}")
         conn.execute(
             "update raw.load_batches set finished_at = clock_timestamp(), files_loaded = %s,"
             " files_skipped = %s, files_failed = %s where batch_id = %s",
-            [len(report.loaded), sum(f.status == "skipped" for f in report.files), len(report.failed), batch_id],
+            [len(report.loaded), sum(f.status in ("skipped", "waiting") for f in report.files), len(report.failed),
+             batch_id],
         )
         conn.execute("select pg_advisory_unlock(%s)", [LOADER_LOCK])
     say(f"batch {batch_id}: {len(report.loaded)} new files, {report.lines_loaded:,} lines loaded, "
-        f"{report.lines_rejected:,} rejected, {len(files) - len(report.loaded) - len(report.failed)} already loaded")
+        f"{report.lines_rejected:,} rejected, {len(files) - len(report.loaded) - len(report.failed)} already loaded"
+        + (f", {len(report.failed)} quarantined" if report.failed else "")
+        + (f", {len(report.waiting)} left for the next run" if report.waiting else ""))
     if report.failed and fail_on_error:
         raise LoadError("; ".join(f.message for f in report.failed))
     return report
 
 
 def _load_one(conn: psycopg.Connection, path: Path, batch_id: int) -> FileResult:
-    """Check the registry, then load; a failure is recorded in raw.load_failures, never half-loaded."""
+    """Check the registry, then load; a bad file is quarantined as a file, never half-loaded."""
+    sha256: str | None = None
     try:
         sha256 = file_sha256(path)
         verdict = _registry_check(conn, path, sha256)
         if verdict is None:
-            return load_file(conn, path, sha256, batch_id)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        sha256 = None
-        verdict = FileResult(path.name, "failed", message=f"{path}: cannot read ({exc}); replace the file "
-                             "with a complete copy under a new name")
+            verdict = load_file(conn, path, sha256, batch_id)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        verdict = FileResult(path.name, "failed", message=f"{path}: cannot read ({exc}); land a complete copy "
+                             f"and run `saas-analytics files replace {path.name}` (or remove it)")
     if verdict.status == "failed":
-        conn.execute(
-            "insert into raw.load_failures (batch_id, file_name, sha256, reason) values (%s, %s, %s, %s)",
-            [batch_id, path.name, sha256, verdict.message],
-        )
+        return quarantine_file(conn, path, sha256, verdict.message, batch_id)
+    if verdict.status in ("loaded", "skipped"):
+        resolve_quarantine(conn, path.name, "loaded" if verdict.status == "loaded" else "restored")
     return verdict
+
+
+# --- landing-file lifecycle: settle, quarantine, resolve ------------------------------------------
+
+
+def settled_files(files: list[Path], settle_seconds: float, now: float | None = None
+                  ) -> tuple[list[Path], list[FileResult]]:
+    """Split files into those ready to load and those left for the next run (too young, or empty)."""
+    now = time.time() if now is None else now
+    ready, waiting = [], []
+    for path in files:
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # removed while we looked
+            continue
+        if st.st_size == 0:
+            waiting.append(FileResult(path.name, "waiting", message="empty (0 bytes): still being written?"))
+        elif now - st.st_mtime < settle_seconds:
+            waiting.append(FileResult(path.name, "waiting", message=(
+                f"modified {max(now - st.st_mtime, 0):.0f}s ago, settles after {settle_seconds:.0f}s "
+                "(LANDING_SETTLE_SECONDS)")))
+        else:
+            ready.append(path)
+    return ready, waiting
+
+
+def quarantine_file(conn: psycopg.Connection, path: Path, sha256: str | None, reason: str,
+                    batch_id: int) -> FileResult:
+    """Set a landing file aside as a whole: one open raw.quarantined_files row per file name.
+
+    The same bad content seen again only refreshes `last_seen_at`; new bad content updates the row and
+    logs a raw.load_failures record (so a file quarantined once is logged once, not once per retry).
+    """
+    size = path.stat().st_size if path.exists() else None
+    with conn.transaction():
+        row = conn.execute("select quarantine_id, sha256 from raw.quarantined_files"
+                           " where file_name = %s and status = 'quarantined' for update", [path.name]).fetchone()
+        if row and row[1] == sha256:
+            conn.execute("update raw.quarantined_files set last_seen_at = clock_timestamp() where quarantine_id = %s",
+                         [row[0]])
+        else:
+            if row:
+                conn.execute("update raw.quarantined_files set sha256 = %s, size_bytes = %s, reason = %s,"
+                             " last_seen_at = clock_timestamp() where quarantine_id = %s",
+                             [sha256, size, reason, row[0]])
+            else:
+                conn.execute("insert into raw.quarantined_files (file_name, sha256, size_bytes, reason, first_batch_id)"
+                             " values (%s, %s, %s, %s, %s)", [path.name, sha256, size, reason, batch_id])
+            conn.execute(
+                "insert into raw.load_failures (batch_id, file_name, sha256, reason) values (%s, %s, %s, %s)",
+                [batch_id, path.name, sha256, reason],
+            )
+    return FileResult(path.name, "quarantined", message=reason)
+
+
+def resolve_quarantine(conn: psycopg.Connection, file_name: str, resolution: str) -> int:
+    """Close the open quarantine of a file (it loaded, was restored, replaced or forgotten)."""
+    cur = conn.execute("update raw.quarantined_files set status = 'resolved', resolved_at = clock_timestamp(),"
+                       " resolution = %s where file_name = %s and status = 'quarantined'", [resolution, file_name])
+    return cur.rowcount

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from saas_analytics import loader, transform
+from saas_analytics import errors, loader, transform
 from saas_analytics import queries as run_queries
 from saas_analytics.config import WAREHOUSE_CONN_ID, get_settings
 
@@ -49,6 +49,8 @@ def recorded_stage(conninfo: str, run_id: str, stage: str) -> Iterator[dict]:
         status = "success"
     except Exception as exc:
         record["detail"] = {**record["detail"], "error": str(exc)[:2000]}
+        if isinstance(exc, errors.PermanentError):  # retrying cannot help: Airflow must not retry it
+            raise errors.no_retry(exc) from exc
         raise
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -63,17 +65,26 @@ def recorded_stage(conninfo: str, run_id: str, stage: str) -> Iterator[dict]:
 
 
 def load(conninfo: str, run_id: str, landing_dir: Path | None = None) -> dict:
-    """Load every landing file not yet loaded; fail (after loading the rest) if a file changed."""
+    """Load every settled landing file not yet loaded; bad files are quarantined, the others go on."""
     landing_dir = landing_dir or get_settings().landing_dir
     with recorded_stage(conninfo, run_id, "load") as rec:
         report = loader.load_landing(conninfo, landing_dir, run_id=run_id, fail_on_error=False)
         rec["rows"] = report.lines_loaded + report.lines_rejected
         rec["detail"] = {"batch_id": report.batch_id, "files_loaded": len(report.loaded),
                          "lines_rejected": report.lines_rejected,
-                         "failed": [asdict(f) for f in report.failed]}
+                         "quarantined": [asdict(f) for f in report.failed],
+                         "waiting": [f.file_name for f in report.waiting]}
         if report.failed:
-            raise loader.LoadError("; ".join(f.message for f in report.failed))
-    return {"batch_id": report.batch_id, "files_loaded": len(report.loaded), "lines": rec["rows"]}
+            rec["detail"]["warning"] = loader_warning(report)
+    return {"batch_id": report.batch_id, "files_loaded": len(report.loaded), "lines": rec["rows"],
+            "quarantined": len(report.failed), "waiting": len(report.waiting)}
+
+
+def loader_warning(report: loader.LoadReport) -> str:
+    """One line about the files the load set aside (the run goes on with the others)."""
+    names = ", ".join(f.file_name for f in report.failed[:3]) + (", …" if len(report.failed) > 3 else "")
+    return (f"{len(report.failed)} landing file(s) quarantined ({names}): {errors.one_line(report.failed[0].message)}"
+            " — see `saas-analytics files list`")
 
 
 def build_layer(conninfo: str, run_id: str, layer: str) -> dict:
@@ -123,24 +134,31 @@ def run_status(conn: psycopg.Connection, run_id: str) -> tuple[str, list[str]]:
 
 def record_run(conninfo: str, run_id: str, dag_id: str, logical_date: datetime | None,
                started_at: datetime | None) -> dict:
-    """Upsert this run's one-line summary into analytics.pipeline_runs; raise RunFailed for a failed run."""
+    """Upsert this run's one-line summary into analytics.pipeline_runs; raise RunFailed for a failed run.
+
+    A run that succeeded but set something aside (a quarantined landing file) is recorded with status
+    `warning` and the reason; Airflow shows it as a success.
+    """
     with psycopg.connect(conninfo, autocommit=True) as conn:
         status, problems = run_status(conn, run_id)
         row = run_summary(conn, run_id) or {}
         summary = {k: row.get(k, 0) for k in SUMMARY_COLUMNS}
+        reason = row.get("reason") or (problems[0] if problems else None)
+        if status == "success" and row.get("status") == "warning":
+            status = "warning"
         conn.execute(
             "insert into analytics.pipeline_runs (run_id, dag_id, logical_date, started_at, finished_at, status,"
-            " files_loaded, lines_read, events_loaded, quarantined, duplicates, seconds)"
+            " files_loaded, lines_read, events_loaded, quarantined, duplicates, seconds, reason)"
             " values (%(run_id)s, %(dag_id)s, %(logical_date)s, coalesce(%(started_at)s, now()), clock_timestamp(),"
             " %(status)s, %(files_loaded)s, %(lines_read)s, %(events_loaded)s, %(quarantined)s, %(duplicates)s,"
-            " %(seconds)s)"
+            " %(seconds)s, %(reason)s)"
             " on conflict (run_id) do update set finished_at = excluded.finished_at, status = excluded.status,"
             " files_loaded = excluded.files_loaded, lines_read = excluded.lines_read,"
             " events_loaded = excluded.events_loaded, quarantined = excluded.quarantined,"
-            " duplicates = excluded.duplicates, seconds = excluded.seconds",
+            " duplicates = excluded.duplicates, seconds = excluded.seconds, reason = excluded.reason",
             {**summary, "run_id": run_id, "dag_id": dag_id, "logical_date": logical_date,
-             "started_at": started_at, "status": status},
+             "started_at": started_at, "status": status, "reason": reason},
         )
     if problems:
-        raise RunFailed(f"run {run_id} recorded as failed: " + "; ".join(problems))
+        raise RunFailed(f"run {run_id} recorded as failed: {reason}")
     return {k: (float(v) if k == "seconds" else int(v)) for k, v in summary.items()}

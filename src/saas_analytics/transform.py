@@ -22,6 +22,7 @@ import yaml
 from psycopg import sql
 
 from saas_analytics.config import get_settings
+from saas_analytics.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ GRAIN_LINE = re.compile(r"^--\s*grain:\s*(.+)$", re.MULTILINE)
 PLAIN_VIEW_LINE = re.compile(r"^--\s*kind:\s*view\s*$", re.MULTILINE)
 
 
-class DataTestError(RuntimeError):
+class DataTestError(PermanentError):
     """One or more `sql/tests/assert_*.sql` queries returned offending rows."""
 
 
@@ -79,19 +80,25 @@ def read_sql(layer: str, name: str) -> str:
 
 def run_layer(conninfo: str, layer: str, progress: Callable[[str], None] | None = None) -> list[StepResult]:
     """Run one incremental layer's steps in a single transaction: all of it or none of it."""
-    say = progress or log.info
-    results = []
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
-        for name in LAYER_STEPS[layer]:
-            started = time.perf_counter()
-            cur = conn.execute(step_statement(layer, name))
-            rows = max(cur.rowcount, 0)
-            while cur.nextset():  # a step file may hold several statements (e.g. delete, then insert)
-                rows += max(cur.rowcount, 0)
-            results.append(StepResult(f"{layer}.{name}", rows, time.perf_counter() - started))
-            say(f"{layer}.{name}: {rows:,} rows in {results[-1].seconds:.2f}s")
+        return run_steps(conn, layer, LAYER_STEPS[layer], progress)
+
+
+def run_steps(conn: psycopg.Connection, layer: str, names: tuple[str, ...],
+              progress: Callable[[str], None] | None = None) -> list[StepResult]:
+    """Run the given steps of a layer on `conn`, inside the caller's transaction."""
+    say = progress or log.info
+    results = []
+    for name in names:
+        started = time.perf_counter()
+        cur = conn.execute(step_statement(layer, name))
+        rows = max(cur.rowcount, 0)
+        while cur.nextset():  # a step file may hold several statements (e.g. delete, then insert)
+            rows += max(cur.rowcount, 0)
+        results.append(StepResult(f"{layer}.{name}", rows, time.perf_counter() - started))
+        say(f"{layer}.{name}: {rows:,} rows in {results[-1].seconds:.2f}s")
     return results
 
 
@@ -173,6 +180,9 @@ def refresh_analytics(
     reader_role = reader_role or get_settings().reader_role
     results = []
     with psycopg.connect(conninfo, autocommit=True) as conn:
+        # The transforms' lock: two runs creating the views at once would collide in pg_type, and a
+        # refresh must not read a layer half-way through a correction (`saas-analytics files replace`).
+        conn.execute("select pg_advisory_lock(%s)", [TRANSFORM_LOCK])
         for name in ANALYTICS_VIEWS:
             started = time.perf_counter()
             action = ensure_view(conn, name, reader_role, refresh=True)

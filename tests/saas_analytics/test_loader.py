@@ -81,7 +81,7 @@ def test_a_changed_file_is_an_error_not_a_double_load(warehouse_db, landing_dir)
     write_lines(path, [json.dumps(event(1)).encode(), json.dumps(event(2)).encode()])
     write_lines(landing_dir / "events_2026-06-02.jsonl.gz", [json.dumps(event(3)).encode()])
 
-    with pytest.raises(loader.LoadError, match="events_2026-06-01.jsonl.gz.*different content.*new file name"):
+    with pytest.raises(loader.LoadError, match="events_2026-06-01.jsonl.gz.*different content.*files replace"):
         loader.load_landing(warehouse_db, landing_dir)
 
     # the other new file still loaded; the changed one left a failure record and no rows

@@ -1,0 +1,256 @@
+"""Landing files as an operator sees them, and the correction path: `saas-analytics files list|show|replace|forget`.
+
+`replace` withdraws a loaded file's rows from raw → staging → core and loads its new content in one
+transaction (under the loader's and the transforms' locks, so no run interleaves). Staging re-stages the
+file and every file sharing a message_id with it (so the earliest copy wins, as in a clean run); core
+deletes every row of the affected users and re-derives them from staging through the ordinary core
+steps (their staged events get a fresh staged_seq, past the watermark); dimensions keyed by feature or
+document are rebuilt from the facts. The analytics are refreshed right after (or by the next run).
+Each correction is recorded in analytics.file_corrections with who made it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import psycopg
+
+from saas_analytics import loader, transform
+from saas_analytics.config import get_settings
+from saas_analytics.errors import PermanentError
+
+log = logging.getLogger(__name__)
+
+WITHDRAW_SCOPE = ("withdrawn_messages", "withdrawn_files", "withdrawn_events", "withdrawn_users")
+
+
+class FileError(PermanentError):
+    """A `files` command cannot do what was asked (unknown file, missing content)."""
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What one replace or forget changed."""
+
+    file_name: str
+    action: str
+    events_withdrawn: int
+    events_loaded: int
+    users_rebuilt: int
+    files_restaged: int
+    old_sha256: str | None
+    new_sha256: str | None
+
+
+def actor() -> str:
+    """Who runs the command: SAAS_OPERATOR, else the login name."""
+    return os.environ.get("SAAS_OPERATOR") or getpass.getuser()
+
+
+def list_files(conninfo: str, landing_dir: Path) -> list[dict]:
+    """Every file the registry or the landing folder knows, with its state."""
+    with psycopg.connect(conninfo) as conn:
+        loaded = {r[0]: r for r in conn.execute(
+            "select file_name, sha256, lines_read, loaded_at from raw.load_files").fetchall()}
+        quarantined = dict(conn.execute(
+            "select file_name, reason from raw.quarantined_files where status = 'quarantined'").fetchall())
+    on_disk = {p.name: p for p in loader.landing_files(landing_dir)} if Path(landing_dir).is_dir() else {}
+    out = []
+    for name in sorted(set(loaded) | set(on_disk) | set(quarantined)):
+        row = loaded.get(name)
+        if name in quarantined:
+            state = "quarantined"
+        elif row and name not in on_disk:
+            state = "loaded (no longer landed)"
+        elif row:
+            state = "loaded"
+        else:
+            state = "new" if on_disk[name].stat().st_size else "waiting (empty)"
+        out.append({"file_name": name, "state": state, "lines": row[2] if row else None,
+                    "loaded_at": row[3] if row else None, "reason": quarantined.get(name)})
+    return out
+
+
+def show(conninfo: str, name: str) -> dict:
+    """One loaded file: its registry row, how its lines reconciled, its events in core, its corrections."""
+    with psycopg.connect(conninfo) as conn:
+        cur = conn.execute(
+            "select f.file_id, f.file_name, f.sha256, f.size_bytes, f.lines_read, f.lines_loaded, f.lines_rejected,"
+            " f.loaded_at, s.valid_events, s.quarantined, s.duplicates,"
+            " (select count(*) from core.fact_events as e where e.file_id = f.file_id) as core_events"
+            " from raw.load_files as f left join staging.staged_files as s on s.file_id = f.file_id"
+            " where f.file_name = %s", [name])
+        row = cur.fetchone()
+        quarantine = conn.execute("select status, reason, first_seen_at, resolution from raw.quarantined_files"
+                                  " where file_name = %s order by quarantine_id", [name]).fetchall()
+        corrections = conn.execute(
+            "select action, corrected_by, corrected_at, events_withdrawn, events_loaded from analytics.file_corrections"
+            " where file_name = %s order by correction_id", [name]).fetchall()
+    if row is None and not quarantine:
+        raise FileError(f"{name}: no such loaded or quarantined file (see `saas-analytics files list`)")
+    info = dict(zip([c.name for c in cur.description], row, strict=True)) if row else {"file_name": name}
+    info["quarantine"] = [dict(zip(("status", "reason", "first_seen_at", "resolution"), q, strict=True))
+                          for q in quarantine]
+    info["corrections"] = [dict(zip(("action", "by", "at", "events_withdrawn", "events_loaded"), c, strict=True))
+                           for c in corrections]
+    return info
+
+
+def _reload_raw(conn: psycopg.Connection, file_id: int, path: Path, batch_id: int) -> tuple[str, int]:
+    """Replace a registered file's raw rows with the file's current content, keeping its file_id (its place)."""
+    sha256 = loader.file_sha256(path)
+    conn.execute("delete from raw.rejected_lines where file_id = %s", [file_id])
+    conn.execute("delete from raw.events where file_id = %s", [file_id])
+    conn.execute("update raw.load_files set file_name = file_name || ' (being replaced)' where file_id = %s",
+                 [file_id])
+    result = loader.load_file(conn, path, sha256, batch_id)
+    new_id = conn.execute("select file_id from raw.load_files where file_name = %s", [path.name]).fetchone()[0]
+    conn.execute("update raw.events set file_id = %s where file_id = %s", [file_id, new_id])
+    conn.execute("update raw.rejected_lines set file_id = %s where file_id = %s", [file_id, new_id])
+    new = conn.execute("delete from raw.load_files where file_id = %s returning file_name, sha256, size_bytes,"
+                       " batch_id, lines_read, lines_loaded, lines_rejected, load_seconds, loaded_at",
+                       [new_id]).fetchone()
+    conn.execute("update raw.load_files set file_name = %s, sha256 = %s, size_bytes = %s, batch_id = %s,"
+                 " lines_read = %s, lines_loaded = %s, lines_rejected = %s, load_seconds = %s, loaded_at = %s"
+                 " where file_id = %s", [*new, file_id])
+    return sha256, result.lines_read
+
+
+def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = None, by: str | None = None,
+            progress: Callable[[str], None] | None = None) -> Correction:
+    """Replace (`action='replace'`) or forget a loaded file, through every layer, in one transaction."""
+    say = progress or log.info
+    landing_dir = Path(landing_dir or get_settings().landing_dir)
+    path = landing_dir / name
+    if action == "replace" and not path.is_file():
+        raise FileError(f"{path}: no such landing file to load in place of {name}")
+    with psycopg.connect(conninfo) as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", [loader.LOADER_LOCK])
+        conn.execute("select pg_advisory_xact_lock(%s)", [transform.TRANSFORM_LOCK])
+        conn.execute("set local work_mem = '256MB'")
+        row = conn.execute("select file_id, sha256, lines_read from raw.load_files where file_name = %s",
+                           [name]).fetchone()
+        if row is None:
+            raise FileError(f"{name}: not a loaded file (see `saas-analytics files list`); a new file is loaded "
+                            "by the next run")
+        file_id, old_sha, old_lines = row
+        conn.execute("create temp table corrected_files on commit drop as select %s::bigint as file_id", [file_id])
+        new_sha, new_lines = None, None
+        if action == "replace":
+            batch_id = conn.execute("insert into raw.load_batches (run_id, files_seen) values (%s, 1)"
+                                    " returning batch_id", [f"files replace by {by or actor()}"]).fetchone()[0]
+            # staging still holds the old content's rows: withdrawn_messages reads them and the new raw rows
+            new_sha, new_lines = _reload_raw(conn, file_id, path, batch_id)
+            conn.execute("update raw.load_batches set finished_at = clock_timestamp(), files_loaded = 1"
+                         " where batch_id = %s", [batch_id])
+            say(f"{name}: new content loaded into raw ({new_lines:,} lines)")
+        transform.run_steps(conn, "files", WITHDRAW_SCOPE, say)
+        withdrawn = conn.execute("select count(*) from withdrawn_events").fetchone()[0]
+        users = conn.execute("select count(*) from withdrawn_users").fetchone()[0]
+        restaged = conn.execute("select count(*) from withdrawn_files").fetchone()[0]
+        transform.run_steps(conn, "files", ("withdraw_staging", "withdraw_core"), say)
+        if action == "forget":
+            conn.execute("delete from raw.rejected_lines where file_id = %s", [file_id])
+            conn.execute("delete from raw.events where file_id = %s", [file_id])
+            conn.execute("delete from raw.load_files where file_id = %s", [file_id])
+        transform.run_steps(conn, "staging", transform.LAYER_STEPS["staging"], say)
+        core_steps = _run_core_with_withdrawals(conn, say)
+        transform.run_steps(conn, "files", ("rebuild_dimensions",), say)
+        loaded = next((s.rows for s in core_steps if s.name == "core.fact_events"), 0)
+        loader.resolve_quarantine(conn, name, "replaced" if action == "replace" else "forgotten")
+        conn.execute(
+            "insert into analytics.file_corrections (file_name, action, corrected_by, old_sha256, new_sha256,"
+            " old_lines, new_lines, events_withdrawn, events_loaded, users_rebuilt, note)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [name, action, by or actor(), old_sha, new_sha, old_lines, new_lines, withdrawn, loaded, users,
+             f"{restaged} file(s) re-staged"])
+    return Correction(name, action, withdrawn, loaded, users, restaged, old_sha, new_sha)
+
+
+def _run_core_with_withdrawals(conn: psycopg.Connection, say: Callable[[str], None]) -> list:
+    """The ordinary core steps; where the layer has a `core_changes` step, the withdrawn events join it."""
+    steps = transform.LAYER_STEPS["core"]
+    if "core_changes" not in steps:
+        return transform.run_steps(conn, "core", steps, say)
+    cut = steps.index("core_changes") + 1
+    results = transform.run_steps(conn, "core", steps[:cut], say)
+    results += transform.run_steps(conn, "files", ("withdrawn_changes",), say)
+    return results + transform.run_steps(conn, "core", steps[cut:], say)
+
+
+# --- the CLI group ---------------------------------------------------------------------------------
+
+
+@click.group("files")
+def files_group() -> None:
+    """Landing files: list them, show one, replace a loaded file's content, or forget it."""
+
+
+def _conninfo() -> str:
+    from saas_analytics import warehouse as wh
+
+    return wh.warehouse_conninfo()
+
+
+@files_group.command("list")
+def list_command() -> None:
+    """Every landed or loaded file and its state (loaded, new, waiting, quarantined)."""
+    rows = list_files(_conninfo(), get_settings().landing_dir)
+    if not rows:
+        click.echo("files: none landed or loaded")
+    for r in rows:
+        lines = f"{r['lines']:,} lines" if r["lines"] is not None else ""
+        click.echo(f"{r['file_name']:<40} {r['state']:<26} {lines}" + (f"  — {r['reason']}" if r["reason"] else ""))
+
+
+@files_group.command("show")
+@click.argument("name")
+def show_command(name: str) -> None:
+    """One file: registry, line reconciliation, core events, quarantine and correction history."""
+    for key, value in show(_conninfo(), name).items():
+        click.echo(f"{key:<16} {value}")
+
+
+@files_group.command("replace")
+@click.argument("name")
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Copy this file over the landed one first.")
+@click.option("--refresh/--no-refresh", default=True, show_default=True,
+              help="Refresh the analytics now (otherwise the next run does).")
+def replace_command(name: str, source: Path | None, refresh: bool) -> None:
+    """Withdraw a loaded file's rows (raw → staging → core) and load its current content in their place."""
+    settings = get_settings()
+    if source:
+        shutil.copyfile(source, settings.landing_dir / name)
+    _finish(correct(_conninfo(), name, "replace", settings.landing_dir), refresh)
+
+
+@files_group.command("forget")
+@click.argument("name")
+@click.option("--refresh/--no-refresh", default=True, show_default=True,
+              help="Refresh the analytics now (otherwise the next run does).")
+def forget_command(name: str, refresh: bool) -> None:
+    """Withdraw a loaded file's rows from every layer and drop it from the registry."""
+    settings = get_settings()
+    result = correct(_conninfo(), name, "forget", settings.landing_dir)
+    if (settings.landing_dir / name).exists():
+        click.echo(f"files: {name} is still in the landing folder: the next run loads it again (move it away)")
+    _finish(result, refresh)
+
+
+def _finish(result: Correction, refresh: bool) -> None:
+    click.echo(f"files: {result.action} {result.file_name} by {actor()}: {result.events_withdrawn:,} events "
+               f"withdrawn, {result.events_loaded:,} loaded, {result.users_rebuilt:,} users rebuilt, "
+               f"{result.files_restaged} file(s) re-staged")
+    if refresh:
+        transform.refresh_analytics(_conninfo())
+        click.echo("files: analytics refreshed")
+    else:
+        click.echo("files: the analytics change with the next run's refresh")

@@ -1,0 +1,156 @@
+"""Defect 5: corrections never arrived (a re-landed correction was all duplicates). `files replace` / `forget`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from ops_helpers import rows, track, write_events
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from pipeline_helpers import assert_matches_reference, run_pipeline
+from saas_analytics import files, transform
+
+CORE_TABLES = ("dim_users", "dim_features", "dim_documents", "dim_plans", "fact_events", "fact_subscription_events",
+               "fact_sessions", "fact_daily_user_activity")
+CONTRACT_VIEWS = ("daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
+                  "platform_daily_activity")
+PROCESSING_TIMES = ("updated_at", "staged_at", "loaded_at")  # when a row was (re)written, not what it says
+
+
+def snapshot(conninfo: str) -> dict[str, list[str]]:
+    """Every row of every core table and contract analytics view, without processing timestamps."""
+    out = {}
+    with psycopg.connect(conninfo) as conn:
+        for schema, names in (("core", CORE_TABLES), ("analytics", CONTRACT_VIEWS)):
+            for name in names:
+                drop = sql.SQL(" ").join(sql.SQL("- {}").format(sql.Literal(c)) for c in PROCESSING_TIMES)
+                query = sql.SQL("select (to_jsonb(t) {})::text from {} as t").format(drop, sql.Identifier(schema, name))
+                out[f"{schema}.{name}"] = sorted(r[0] for r in conn.execute(query))
+    return out
+
+
+def assert_same(got: dict, want: dict) -> None:
+    for table in want:
+        assert got[table] == want[table], f"{table}: {len(got[table])} rows vs {len(want[table])}"
+
+
+@pytest.fixture
+def other_warehouse(pg_server: dict, migrated_template: str) -> Iterator[str]:
+    """A second fresh warehouse (for a clean run to compare with)."""
+    name = f"saas_clean_{os.getpid()}"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                      sql.Identifier(migrated_template)))
+    yield make_conninfo(pg_server["admin"], dbname=name)
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def subscription(message_id: str, user: str, day: str, mrr_cents: int) -> dict:
+    return track(message_id, user, day, event="subscription_started", plan="pro", mrr_cents=mrr_cents)
+
+
+def test_reproduce_a_correction_landed_under_a_new_name_is_thrown_away(warehouse_db: str, landing_dir: Path) -> None:
+    write_events(landing_dir / "events_2026-06-01.jsonl.gz",
+                 [track("s0", "u1", "2026-06-01", event="signed_up"), subscription("s1", "u1", "2026-06-01", 1000)])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+    write_events(landing_dir / "events_2026-06-01-fix.jsonl.gz", [subscription("s1", "u1", "2026-06-01", 2000)])
+    run_pipeline(warehouse_db, landing_dir, "run-2")
+    assert rows(warehouse_db, "select mrr from analytics.mrr_monthly") == [(10,)]  # the corrected 20.00 is lost
+    assert rows(warehouse_db, "select duplicates from staging.staged_files order by file_id") == [(0,), (1,)]
+
+
+def test_replace_brings_the_corrected_value_to_the_analytics(warehouse_db: str, landing_dir: Path) -> None:
+    path = write_events(landing_dir / "events_2026-06-01.jsonl.gz",
+                        [track("s0", "u1", "2026-06-01", event="signed_up"),
+                         subscription("s1", "u1", "2026-06-01", 1000),
+                         track("f1", "u2", "2026-06-01", feature="typo_feature")])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+    before = snapshot(warehouse_db)
+    original = path.read_bytes()
+
+    write_events(path, [track("s0", "u1", "2026-06-01", event="signed_up"),
+                        subscription("s1", "u1", "2026-06-01", 2000),
+                        track("f1", "u1", "2026-06-01", feature="comments")])
+    result = files.correct(warehouse_db, path.name, "replace", landing_dir, by="alice")
+    transform.refresh_analytics(warehouse_db)
+    assert (result.events_withdrawn, result.events_loaded, result.users_rebuilt) == (3, 3, 2)
+    assert rows(warehouse_db, "select mrr from analytics.mrr_monthly") == [(20,)]
+    assert rows(warehouse_db, "select feature, unique_users from analytics.feature_adoption") == [("comments", 1)]
+    assert rows(warehouse_db, "select dau from analytics.daily_active_users") == [(1,)]
+    assert rows(warehouse_db, "select feature from core.dim_features") == [("comments",)]
+    assert rows(warehouse_db, "select file_name, action, corrected_by, events_withdrawn, events_loaded"
+                " from analytics.file_corrections") == [(path.name, "replace", "alice", 3, 3)]
+    transform.run_data_tests(warehouse_db, ("raw", "staging", "core", "analytics"))
+
+    path.write_bytes(original)
+    files.correct(warehouse_db, path.name, "replace", landing_dir, by="alice")
+    transform.refresh_analytics(warehouse_db)
+    assert_same(snapshot(warehouse_db), before)
+
+
+def test_replace_on_simulated_data_equals_a_clean_run_and_replacing_back_restores_everything(
+        warehouse_db: str, other_warehouse: str, tmp_path: Path) -> None:
+    from saas_analytics.simulator import SimulationConfig, simulate
+
+    landing = tmp_path / "landing"
+    simulate(SimulationConfig(days=8, users=80, seed=11, duplicate_rate=0.05, late_rate=0.05), landing)
+    run_pipeline(warehouse_db, landing, "run-1")
+    before = snapshot(warehouse_db)
+    target = sorted(landing.glob("*.jsonl.gz"))[3]
+    original = target.read_bytes()
+
+    # the correction: a fifth of the day's lines withdrawn, every feature_used renamed
+    lines = gzip.decompress(original).splitlines()
+    corrected = []
+    for i, line in enumerate(lines):
+        if i % 5 == 0:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            corrected.append(line)
+            continue
+        if isinstance(event, dict) and event.get("event") == "feature_used":
+            event.setdefault("properties", {})["feature"] = "renamed_feature"
+        corrected.append(json.dumps(event).encode())
+    target.write_bytes(gzip.compress(b"\n".join(corrected) + b"\n", mtime=0))
+
+    result = files.correct(warehouse_db, target.name, "replace", landing, by="bob")
+    assert result.events_withdrawn > 0 and result.users_rebuilt > 0
+    transform.refresh_analytics(warehouse_db)
+    transform.run_data_tests(warehouse_db, ("raw", "staging", "core", "analytics"))
+    assert_matches_reference(warehouse_db, landing)  # the independent pandas oracle, on the corrected files
+    assert rows(warehouse_db, "select count(*) > 0 from analytics.feature_adoption"
+                " where feature = 'renamed_feature'") == [(True,)]
+    run_pipeline(other_warehouse, landing, "clean")
+    assert_same(snapshot(warehouse_db), snapshot(other_warehouse))
+
+    target.write_bytes(original)
+    files.correct(warehouse_db, target.name, "replace", landing, by="bob")
+    transform.refresh_analytics(warehouse_db)
+    assert_same(snapshot(warehouse_db), before)
+    assert rows(warehouse_db, "select count(*) from analytics.file_corrections") == [(2,)]
+
+
+def test_forget_withdraws_a_file_from_every_layer(warehouse_db: str, landing_dir: Path) -> None:
+    write_events(landing_dir / "events_2026-06-01.jsonl.gz", [track("a1", "u1", "2026-06-01")])
+    bad = write_events(landing_dir / "events_2026-06-02.jsonl.gz", [track("b1", "u2", "2026-06-02")])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+    bad.unlink()
+    files.correct(warehouse_db, bad.name, "forget", landing_dir, by="carol")
+    transform.refresh_analytics(warehouse_db)
+    assert rows(warehouse_db, "select file_name from raw.load_files") == [("events_2026-06-01.jsonl.gz",)]
+    assert rows(warehouse_db, "select user_id from core.dim_users") == [("u1",)]
+    assert rows(warehouse_db, "select activity_date::text, dau from analytics.daily_active_users") == [
+        ("2026-06-01", 1)]
+    with pytest.raises(files.FileError, match="not a loaded file"):
+        files.correct(warehouse_db, bad.name, "forget", landing_dir)
