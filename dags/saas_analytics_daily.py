@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
+from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLColumnCheckOperator
 from airflow.sdk import dag, task
 
 WAREHOUSE_CONN_ID = "saas_warehouse"
@@ -149,18 +149,18 @@ def saas_analytics_daily():
         table="core.fact_events",
         column_mapping={
             "message_id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}},
-            "user_id": {"null_check": {"equal_to": 0}},
+            "event_type": {"null_check": {"equal_to": 0}},
             "event_at": {"null_check": {"equal_to": 0}},
         },
     )
-    check_daily_activity_table = SQLTableCheckOperator(
+    # SQLTableCheckOperator fails on an empty table (MIN() of no rows is NULL): one row of coalesced checks instead
+    check_daily_activity_table = SQLCheckOperator(
         task_id="check_daily_activity_table",
         conn_id=WAREHOUSE_CONN_ID,
-        table="core.fact_daily_user_activity",
-        checks={
-            "positive_counts": {"check_statement": "track_events > 0 and feature_uses <= track_events"},
-            "first_before_last": {"check_statement": "first_event_at <= last_event_at"},
-        },
+        sql="select coalesce(bool_and(activity_events > 0 and track_events <= activity_events"
+            " and feature_uses <= track_events), true) as positive_counts,"
+            " coalesce(bool_and(first_event_at <= last_event_at), true) as first_before_last"
+            " from core.fact_daily_user_activity",
     )
 
     loaded = load()

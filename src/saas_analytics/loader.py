@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 from array import array
@@ -18,7 +19,12 @@ from psycopg.copy import QueuedLibpqWriter
 
 log = logging.getLogger(__name__)
 
-LANDING_PATTERNS = ("*.jsonl.gz", "*.jsonl")
+# Contract 1: .jsonl / .ndjson / .json, each optionally + .gz, or a bare .gz; names starting with . or _ ignored.
+LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json", ".gz")
+IGNORED_PREFIXES = (".", "_")
+UTF8_BOM = b"\xef\xbb\xbf"
+# a \u0000 escape (not itself escaped): jsonb cannot store NUL, so it becomes U+FFFD and the event is kept
+NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 BLOCK_BYTES = 4 << 20
 # COPY in CSV mode with delimiter and quote set to bytes that valid JSON text never contains raw:
 # each line then arrives as one untouched field, with no escaping work per character.
@@ -76,10 +82,24 @@ class LoadReport:
         return sum(f.lines_rejected for f in self.files)
 
 
+def is_landing_name(name: str) -> bool:
+    """True for a file name Contract 1 loads (e.g. `part-0001.jsonl.gz`, `1712345.gz`; not `_SUCCESS`)."""
+    return not name.startswith(IGNORED_PREFIXES) and name.endswith(LANDING_SUFFIXES)
+
+
+def relative_name(landing_dir: Path, path: Path) -> str:
+    """A landing file's identity: its path relative to LANDING_DIR, with `/` separators."""
+    return path.relative_to(landing_dir).as_posix()
+
+
 def landing_files(landing_dir: Path) -> list[Path]:
-    """Every landing file, in load order (by file name, which starts with the UTC day)."""
-    found = {p for pattern in LANDING_PATTERNS for p in Path(landing_dir).glob(pattern) if p.is_file()}
-    return sorted(found, key=lambda p: p.name)
+    """Every landing file at any depth (folders starting with . or _ skipped), in load order: by relative path."""
+    landing_dir = Path(landing_dir)
+    found = []
+    for folder, subfolders, names in os.walk(landing_dir):
+        subfolders[:] = [d for d in subfolders if not d.startswith(IGNORED_PREFIXES)]
+        found += [Path(folder) / name for name in names if is_landing_name(name)]
+    return sorted((p for p in found if p.is_file()), key=lambda p: relative_name(landing_dir, p))
 
 
 def file_sha256(path: Path) -> str:
@@ -96,19 +116,38 @@ def _open_text(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 
+def _normalise(lines: list[bytes], has_cr: bool, has_nul: bool) -> list[bytes]:
+    """Drop the \\r of \\r\\n line ends and turn \\u0000 escapes into \\ufffd (only in blocks that have them)."""
+    if has_cr:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    if has_nul:
+        lines = [NUL_ESCAPE.sub(rb"\1\\ufffd", line) if b"\\u0000" in line else line for line in lines]
+    return lines
+
+
 def iter_line_blocks(path: Path) -> Iterator[list[bytes]]:
-    """Yield the file's lines (without newline) in blocks of a few MB."""
+    """Yield the file's lines (without line end, every line numbered, blank ones too) in blocks of a few MB."""
     with _open_text(path) as fh:
         tail = b""
+        first = True
         while True:
             chunk = fh.read(BLOCK_BYTES)
+            if first and chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM):]  # a byte-order mark at the start of the file is not data
+            first = False
             if not chunk:
                 break
-            lines = (tail + chunk).split(b"\n")
+            data = tail + chunk
+            lines = data.split(b"\n")
             tail = lines.pop()
-            yield lines
+            yield _normalise(lines, b"\r" in data, b"\\u0000" in data)
         if tail:
-            yield [tail]
+            yield _normalise([tail], b"\r" in tail, b"\\u0000" in tail)
+
+
+def _no_constants(name: str) -> None:
+    """NaN, Infinity and -Infinity are not JSON (Python accepts them; PostgreSQL does not)."""
+    raise ValueError(f"{name} is not a JSON value (PostgreSQL jsonb rejects NaN and Infinity)")
 
 
 def json_reason(line: bytes) -> str:
@@ -117,18 +156,16 @@ def json_reason(line: bytes) -> str:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
-    if not text.strip():
-        return "empty line"
     try:
-        json.loads(text)
+        json.loads(text, parse_constant=_no_constants)
     except ValueError as exc:
         return f"invalid JSON: {exc}"
-    return "rejected by PostgreSQL jsonb input (e.g. a \\u0000 escape or an out-of-range number)"
+    return "rejected by PostgreSQL jsonb input (e.g. a lone surrogate escape such as \\ud800)"
 
 
 def _screen(line: bytes) -> bool:
-    """True when a line can go to COPY as is (UTF-8, no raw COPY control bytes, not blank)."""
-    if DELIM in line or QUOTE in line or not line.strip():
+    """True when a line can go to COPY as is (UTF-8, no raw COPY control bytes)."""
+    if DELIM in line or QUOTE in line:
         return False
     try:
         line.decode("utf-8")
@@ -141,9 +178,9 @@ def _screen(line: bytes) -> bool:
 class _Copied:
     """What `_copy_file` sent, held back, and kept aside in case COPY rejects it."""
 
-    lines_read: int = 0
+    lines_read: int = 0  # non-blank lines (blank lines are skipped and not counted)
     sent: array = field(default_factory=lambda: array("i"))  # landing line number of each COPY row
-    held: dict[int, bytes] = field(default_factory=dict)  # lines never sent (not UTF-8, control bytes, blank)
+    held: dict[int, bytes] = field(default_factory=dict)  # lines never sent (not UTF-8, control bytes)
     suspects: dict[int, bytes] = field(default_factory=dict)  # sent lines not shaped like {…}
 
 
@@ -160,9 +197,10 @@ def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool)
     on_error = ", on_error ignore, log_verbosity verbose" if not strict_json else ""
     # A writer thread sends the data while this thread gunzips and frames the next block.
     with cur.copy(COPY_SQL.format(on_error=on_error), writer=QueuedLibpqWriter(cur)) as copy:
+        line_no = 0
         for lines in iter_line_blocks(path):
-            numbers = range(out.lines_read + 1, out.lines_read + len(lines) + 1)
-            out.lines_read += len(lines)
+            numbers = range(line_no + 1, line_no + len(lines) + 1)
+            line_no += len(lines)
             block = b"\n".join(lines)
             clean = DELIM not in block and QUOTE not in block
             if clean:
@@ -170,18 +208,21 @@ def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool)
                     block.decode("utf-8")
                 except UnicodeDecodeError:
                     clean = False
-            if clean and not strict_json and all(lines):
+            if clean and not strict_json and all(lines) and _well_shaped(block, len(lines)):
                 rows = [prefix + b"%d" % n + DELIM + line for n, line in zip(numbers, lines, strict=True)]
                 out.sent.extend(numbers)
-                if not _well_shaped(block, len(lines)):
-                    out.suspects.update((n, line) for n, line in zip(numbers, lines, strict=True)
-                                        if not (line[:1] == b"{" and line.rstrip()[-1:] == b"}"))
+                out.lines_read += len(lines)
             else:
                 rows = []
                 for n, line in zip(numbers, lines, strict=True):
+                    if not line.strip():
+                        continue  # a blank line is skipped and not counted
+                    out.lines_read += 1
                     if _screen(line) and (not strict_json or _is_json(line)):
                         rows.append(prefix + b"%d" % n + DELIM + line)
                         out.sent.append(n)
+                        if not (line[:1] == b"{" and line.rstrip()[-1:] == b"}"):
+                            out.suspects[n] = line
                     else:
                         out.held[n] = line
             if rows:
@@ -221,8 +262,14 @@ def _reread(path: Path, wanted: set[int]) -> dict[int, bytes]:
     return found
 
 
-def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) -> FileResult:
-    """Load one file in one transaction: registry row, COPY, rejected lines, counts — all or nothing."""
+def load_file(
+    conn: psycopg.Connection, path: Path, sha256: str, batch_id: int, name: str | None = None
+) -> FileResult:
+    """Load one file in one transaction: registry row, COPY, rejected lines, counts — all or nothing.
+
+    `name` is the file's identity in the registry: its path relative to LANDING_DIR (default: its name).
+    """
+    name = name or path.name
     started = time.perf_counter()
     notices: list[str] = []
     handler = lambda diag: notices.append(diag.message_primary or "")  # noqa: E731
@@ -234,7 +281,7 @@ def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) 
                 "insert into raw.load_files (file_name, sha256, size_bytes, batch_id, lines_read,"
                 " lines_loaded, lines_rejected, load_seconds) values (%s, %s, %s, %s, 0, 0, 0, 0)"
                 " returning file_id",
-                [path.name, sha256, path.stat().st_size, batch_id],
+                [name, sha256, path.stat().st_size, batch_id],
             ).fetchone()[0]
             result = _copy_file(cur, path, file_id, strict_json)
             lines_read, held = result.lines_read, result.held
@@ -260,17 +307,17 @@ def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) 
             )
     finally:
         conn.remove_notice_handler(handler)
-    return FileResult(path.name, "loaded", lines_read, lines_read - len(rejected), len(rejected), seconds)
+    return FileResult(name, "loaded", lines_read, lines_read - len(rejected), len(rejected), seconds)
 
 
-def _registry_check(conn: psycopg.Connection, path: Path, sha256: str) -> FileResult | None:
+def _registry_check(conn: psycopg.Connection, path: Path, sha256: str, name: str) -> FileResult | None:
     """None when the file is new; otherwise the skip or failure the registry dictates."""
-    row = conn.execute("select sha256 from raw.load_files where file_name = %s", [path.name]).fetchone()
+    row = conn.execute("select sha256 from raw.load_files where file_name = %s", [name]).fetchone()
     if row and row[0] == sha256:
-        return FileResult(path.name, "skipped", message="already loaded")
+        return FileResult(name, "skipped", message="already loaded")
     if row:
         return FileResult(
-            path.name, "failed",
+            name, "failed",
             message=(
                 f"{path}: a file of this name was already loaded with different content "
                 f"(sha256 {row[0][:12]}… then, {sha256[:12]}… now). Landed files must not change: "
@@ -279,7 +326,7 @@ def _registry_check(conn: psycopg.Connection, path: Path, sha256: str) -> FileRe
         )
     twin = conn.execute("select file_name from raw.load_files where sha256 = %s", [sha256]).fetchone()
     if twin:
-        return FileResult(path.name, "skipped", message=f"identical content already loaded as {twin[0]}")
+        return FileResult(name, "skipped", message=f"identical content already loaded as {twin[0]}")
     return None
 
 
@@ -305,15 +352,17 @@ def load_landing(
             [run_id, len(files)],
         ).fetchone()[0]
         report = LoadReport(batch_id)
+        if not files:
+            say(f"{landing_dir}: no landing files (*.jsonl, *.ndjson, *.json, optionally .gz, or *.gz) at any depth")
         for i, path in enumerate(files, 1):
-            result = _load_one(conn, path, batch_id)
+            result = _load_one(conn, path, batch_id, relative_name(landing_dir, path))
             report.files.append(result)
             if result.status == "loaded":
                 rate = result.lines_read / result.seconds if result.seconds else 0
-                say(f"[{i}/{len(files)}] {path.name}: {result.lines_loaded:,} lines loaded, "
+                say(f"[{i}/{len(files)}] {result.file_name}: {result.lines_loaded:,} lines loaded, "
                     f"{result.lines_rejected:,} rejected ({rate:,.0f} lines/s)")
             elif result.status == "failed":
-                say(f"[{i}/{len(files)}] {path.name}: FAILED — {result.message}")
+                say(f"[{i}/{len(files)}] {result.file_name}: FAILED — {result.message}")
         conn.execute(
             "update raw.load_batches set finished_at = clock_timestamp(), files_loaded = %s,"
             " files_skipped = %s, files_failed = %s where batch_id = %s",
@@ -327,20 +376,20 @@ def load_landing(
     return report
 
 
-def _load_one(conn: psycopg.Connection, path: Path, batch_id: int) -> FileResult:
+def _load_one(conn: psycopg.Connection, path: Path, batch_id: int, name: str) -> FileResult:
     """Check the registry, then load; a failure is recorded in raw.load_failures, never half-loaded."""
     try:
         sha256 = file_sha256(path)
-        verdict = _registry_check(conn, path, sha256)
+        verdict = _registry_check(conn, path, sha256, name)
         if verdict is None:
-            return load_file(conn, path, sha256, batch_id)
+            return load_file(conn, path, sha256, batch_id, name)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         sha256 = None
-        verdict = FileResult(path.name, "failed", message=f"{path}: cannot read ({exc}); replace the file "
+        verdict = FileResult(name, "failed", message=f"{path}: cannot read ({exc}); replace the file "
                              "with a complete copy under a new name")
     if verdict.status == "failed":
         conn.execute(
             "insert into raw.load_failures (batch_id, file_name, sha256, reason) values (%s, %s, %s, %s)",
-            [batch_id, path.name, sha256, verdict.message],
+            [batch_id, name, sha256, verdict.message],
         )
     return verdict

@@ -41,7 +41,7 @@ def edge_case_files(landing_dir: Path) -> None:
         "[1, 2]",
         json.dumps({"type": "track", "event": "x", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
         json.dumps({"message_id": "q1", "event": "x", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
-        json.dumps({"message_id": "q2", "type": "page", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
+        json.dumps({"message_id": "q2", "type": "pageview", "user_id": "u", "timestamp": "2026-01-31T00:00:00Z"}),
         json.dumps({"message_id": "q3", "type": "track", "event": "x", "timestamp": "2026-01-31T00:00:00Z"}),
         json.dumps({"message_id": "q4", "type": "track", "event": "x", "user_id": "u"}),
         json.dumps({"message_id": "q5", "type": "track", "event": "x", "user_id": "u", "timestamp": "yesterday"}),

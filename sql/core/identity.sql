@@ -1,0 +1,128 @@
+-- grain: one row per id with a winning link (core.identity_links) and its person (core.identity_map)
+-- Step 1: this run's links. Every event carrying an anonymous id A and a user id U links A -> U; an alias
+-- links previousId -> userId. Only the earliest occurrence of each (id, user id) pair can ever win.
+insert into core.identity_link_candidates (
+    source_id, target_id, link_type, linked_at, file_id, line_no, message_id
+)
+
+with
+
+batch as (
+    select * from core_batch
+),
+
+anonymous_links as (
+    select
+        anonymous_id as source_id,
+        sent_user_id as target_id,
+        'anonymous' as link_type,
+        event_at as linked_at,
+        file_id,
+        line_no,
+        message_id
+    from batch
+    where anonymous_id is not null and sent_user_id is not null
+),
+
+alias_links as (
+    select
+        previous_id as source_id,
+        sent_user_id as target_id,
+        'alias' as link_type,
+        event_at as linked_at,
+        file_id,
+        line_no,
+        message_id
+    from batch
+    where event_type = 'alias'
+),
+
+all_links as (
+    select * from anonymous_links
+    union all
+    select * from alias_links
+),
+
+-- a self-link (anonymousId = userId) can never win: it is a cycle
+final as (
+    select distinct on (source_id, target_id) *
+    from all_links
+    where source_id <> target_id
+    order by source_id, target_id, linked_at, file_id, line_no, case link_type when 'anonymous' then 0 else 1 end
+)
+
+select * from final
+
+on conflict (source_id, target_id) do update set
+    link_type = excluded.link_type,
+    linked_at = excluded.linked_at,
+    file_id = excluded.file_id,
+    line_no = excluded.line_no,
+    message_id = excluded.message_id
+where
+    (excluded.linked_at, excluded.file_id, excluded.line_no)
+    < (identity_link_candidates.linked_at, identity_link_candidates.file_id, identity_link_candidates.line_no);
+
+-- Step 2: replay every candidate in order (first link per id wins, no cycles); see the migration 0005.
+select core.rebuild_identity_links()
+where exists (
+    select 1 from core_batch
+    where anonymous_id is not null and sent_user_id is not null or event_type = 'alias'
+);
+
+-- Step 3: resolve(id) for every linked id: follow the links to an id without one (they never cycle).
+create temp table identity_resolved on commit drop as
+with recursive
+
+links as (
+    select
+        source_id,
+        target_id
+    from core.identity_links
+),
+
+chains as (
+    select
+        source_id as id,
+        target_id as person_id,
+        1 as depth
+    from links
+    union all
+    select
+        chains.id,
+        links.target_id as person_id,
+        chains.depth + 1 as depth
+    from chains
+    inner join links on chains.person_id = links.source_id
+),
+
+final as (
+    select distinct on (id)
+        id,
+        person_id
+    from chains
+    order by id asc, depth desc
+)
+
+select * from final;
+
+-- Step 4: the ids whose person changed this run (new, moved or no longer linked), for fact_events.
+create temp table identity_changes on commit drop as
+select
+    coalesce(resolved.id, stored.id) as id,
+    stored.person_id as previous_person_id,
+    resolved.person_id
+from identity_resolved as resolved
+full outer join core.identity_map as stored on resolved.id = stored.id
+where resolved.person_id is distinct from stored.person_id;
+
+delete from core.identity_map as stored
+using identity_changes
+where stored.id = identity_changes.id;
+
+insert into core.identity_map (id, person_id)
+select
+    id,
+    person_id
+from identity_changes
+where person_id is not null;
