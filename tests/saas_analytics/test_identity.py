@@ -320,3 +320,43 @@ def test_relanding_the_same_files_under_another_folder(warehouse_db, landing_dir
                               " where f.file_name = 'reexport/day2.jsonl'").fetchone()
     assert staged == (0, 0, 3)
     assert persons(warehouse_db) == before
+
+
+# ---------------------------------------------------------------------------------------------------
+# encoding and quarantine rules through staging
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_encoding_cases_keep_events_and_quarantine_single_lines(warehouse_db, landing_dir):
+    ok = {"messageId": "e1", "type": "track", "event": "page_viewed", "userId": "u", "timestamp": "2024-08-01T10:00:00Z"}
+    lines = [
+        json.dumps(ok).encode(),                                                   # 1: after a BOM
+        b"",                                                                       # 2: blank, not counted
+        json.dumps({**ok, "messageId": "e2", "properties": {"q": "a\u0000b"}}).encode(),  # 3: NUL escape: kept
+        b'{"messageId": "e3", "type": "track", "n": NaN}',                        # 4: NaN: quarantined
+        b"\xff\xfe not utf-8",                                                     # 5: not UTF-8: quarantined
+        json.dumps({**ok, "messageId": "e4"}).encode(),                            # 6: neighbour loads
+        b'{"messageId": "e5", "type": "track", "n": Infinity}',                   # 7: Infinity: quarantined
+        json.dumps({**ok, "messageId": "e6", "type": "alias", "previousId": "p"}).encode(),  # 8: valid alias
+        json.dumps({**ok, "messageId": "e7", "type": "group"}).encode(),           # 9: group without groupId
+        json.dumps({**ok, "messageId": "e8", "userId": None}).encode(),            # 10: no user, no anonymous id
+        b"   ",                                                                    # 11: blank
+    ]
+    (landing_dir / "day").mkdir()
+    (landing_dir / "day/a.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines) + b"\r\n")
+
+    run_pipeline(warehouse_db, landing_dir)
+    landed = assert_matches_reference(warehouse_db, landing_dir)
+
+    with psycopg.connect(warehouse_db) as conn:
+        quarantined = conn.execute("select f.file_name, q.line_no, q.reason, q.detail from staging.quarantine as q"
+                                   " inner join raw.load_files as f using (file_id) order by 2").fetchall()
+        staged = conn.execute("select valid_events, quarantined, duplicates from staging.staged_files").fetchone()
+        lines_read = conn.execute("select lines_read from raw.load_files").fetchone()[0]
+        props = conn.execute("select properties from core.fact_events where message_id = 'e2'").fetchone()[0]
+    assert [(f, n, r) for f, n, r, _ in quarantined] == [
+        ("day/a.jsonl", 4, "invalid_json"), ("day/a.jsonl", 5, "invalid_utf8"), ("day/a.jsonl", 7, "invalid_json"),
+        ("day/a.jsonl", 9, "missing_group_id"), ("day/a.jsonl", 10, "missing_user_id")]
+    assert "NaN" in quarantined[0][3] and "UTF-8" in quarantined[1][3]
+    assert props == {"q": "a\ufffdb"}
+    assert lines_read == 9 == landed.lines and tuple(staged) == (4, 5, 0)
