@@ -1,9 +1,8 @@
 -- grain: one row per id with a winning link (core.identity_links) and its person (core.identity_map)
 -- Step 1: this run's links. Every event carrying an anonymous id A and a user id U links A -> U; an alias
--- links previousId -> userId. Only the earliest occurrence of each (id, user id) pair can ever win.
-insert into core.identity_link_candidates (
-    source_id, target_id, link_type, linked_at, file_id, line_no, message_id
-)
+-- links previousId -> userId. Only the earliest occurrence of each (id, user id) pair can ever win, so a
+-- pair already stored changes nothing (the run skips the replay below when no pair is new or earlier).
+create temp table identity_new_candidates (source_id text, target_id text) on commit drop;
 
 with
 
@@ -44,31 +43,38 @@ all_links as (
 ),
 
 -- a self-link (anonymousId = userId) can never win: it is a cycle
-final as (
+earliest_links as (
     select distinct on (source_id, target_id) *
     from all_links
     where source_id <> target_id
     order by source_id, target_id, linked_at, file_id, line_no, case link_type when 'anonymous' then 0 else 1 end
+),
+
+-- a pair seen before keeps its earliest occurrence; returned rows are pairs that are new or now earlier
+upserted as (
+    insert into core.identity_link_candidates as stored (
+        source_id, target_id, link_type, linked_at, file_id, line_no, message_id
+    )
+    select * from earliest_links
+    on conflict (source_id, target_id) do update set
+        link_type = excluded.link_type,
+        linked_at = excluded.linked_at,
+        file_id = excluded.file_id,
+        line_no = excluded.line_no,
+        message_id = excluded.message_id
+    where (excluded.linked_at, excluded.file_id, excluded.line_no) < (stored.linked_at, stored.file_id, stored.line_no)
+    returning stored.source_id, stored.target_id
 )
 
-select * from final
-
-on conflict (source_id, target_id) do update set
-    link_type = excluded.link_type,
-    linked_at = excluded.linked_at,
-    file_id = excluded.file_id,
-    line_no = excluded.line_no,
-    message_id = excluded.message_id
-where
-    (excluded.linked_at, excluded.file_id, excluded.line_no)
-    < (identity_link_candidates.linked_at, identity_link_candidates.file_id, identity_link_candidates.line_no);
+insert into identity_new_candidates (source_id, target_id)
+select
+    source_id,
+    target_id
+from upserted;
 
 -- Step 2: replay every candidate in order (first link per id wins, no cycles); see the migration 0005.
 select core.rebuild_identity_links()
-where exists (
-    select 1 from core_batch
-    where anonymous_id is not null and sent_user_id is not null or event_type = 'alias'
-);
+where exists (select 1 from identity_new_candidates);
 
 -- Step 3: resolve(id) for every linked id: follow the links to an id without one (they never cycle).
 create temp table identity_resolved on commit drop as
@@ -104,7 +110,9 @@ final as (
     order by id asc, depth desc
 )
 
-select * from final;
+-- unchanged links leave every person as stored: nothing to resolve
+select * from final
+where exists (select 1 from identity_new_candidates);
 
 -- Step 4: the ids whose person changed this run (new, moved or no longer linked), for fact_events.
 create temp table identity_changes on commit drop as
@@ -114,7 +122,9 @@ select
     resolved.person_id
 from identity_resolved as resolved
 full outer join core.identity_map as stored on resolved.id = stored.id
-where resolved.person_id is distinct from stored.person_id;
+where
+    resolved.person_id is distinct from stored.person_id
+    and exists (select 1 from identity_new_candidates);
 
 delete from core.identity_map as stored
 using identity_changes

@@ -360,3 +360,43 @@ def test_encoding_cases_keep_events_and_quarantine_single_lines(warehouse_db, la
     assert "NaN" in quarantined[0][3] and "UTF-8" in quarantined[1][3]
     assert props == {"q": "a\ufffdb"}
     assert lines_read == 9 == landed.lines and tuple(staged) == (4, 5, 0)
+
+
+def test_the_worked_example_of_docs_events_md(warehouse_db, landing_dir):
+    """docs/events.md §5, by hand."""
+    day1 = landing_dir / "segment-logs/src_web/1709424000000"
+    write(day1 / "2f1c.gz", [
+        seg("page", "m1", "2024-03-03T10:00:00Z", anon="anon-7", name="Pricing", properties={"path": "/pricing"}),
+        seg("track", "m2", "2024-03-03T10:05:00Z", anon="anon-7", event="feature_used",
+            properties={"feature": "export"}),
+        seg("page", "m3", "2024-03-03T11:00:00Z", user="ana"),
+        seg("track", "m4", "2024-03-03T12:00:00Z", user="bo", event="signed_up",
+            context={"campaign": {"source": "newsletter"}}),
+        seg("group", "m5", "2024-03-03T12:01:00Z", user="bo"),
+    ])
+    write(day1 / "_SUCCESS", [])
+    run_pipeline(warehouse_db, landing_dir, run_id="r1")
+    assert_matches_reference(warehouse_db, landing_dir)
+    assert dau(warehouse_db) == {date(2024, 3, 3): 2}
+    assert read_table(warehouse_db, "feature_adoption").empty
+
+    write(landing_dir / "segment-logs/src_web/1710028800000/9a07.gz", [
+        seg("identify", "m6", "2024-03-10T09:00:00Z", user="ana", anon="anon-7", traits={"email": "ana@acme.io"}),
+        seg("page", "m3", "2024-03-03T11:00:00Z", user="ana"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r2")
+    landed = assert_matches_reference(warehouse_db, landing_dir)
+
+    assert landed.duplicates == 1
+    assert dau(warehouse_db)[date(2024, 3, 3)] == 2
+    adoption = read_table(warehouse_db, "feature_adoption")
+    assert adoption[["feature", "unique_users"]].values.tolist() == [["export", 1]]
+    assert float(adoption["adoption_rate"][0]) == 0.5
+    with psycopg.connect(warehouse_db) as conn:
+        ana = conn.execute("select first_seen_at, email_domain from core.dim_users where user_id = 'ana'").fetchone()
+        bo = conn.execute("select acquisition_channel from core.dim_users where user_id = 'bo'").fetchone()
+        reason = conn.execute("select f.file_name, q.line_no, q.reason from staging.quarantine as q"
+                              " inner join raw.load_files as f using (file_id)").fetchall()
+    assert (ana[0].isoformat(), ana[1]) == ("2024-03-03T10:00:00+00:00", "acme.io")
+    assert bo == ("newsletter",)
+    assert reason == [("segment-logs/src_web/1709424000000/2f1c.gz", 5, "missing_group_id")]
