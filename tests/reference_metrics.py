@@ -480,9 +480,9 @@ def month_end_mrr_cents(events: pd.DataFrame) -> pd.DataFrame:
     """Users x months (first-day dates): each user's MRR in cents at the end of each month of the range.
 
     The month range runs from the month of the first valid subscription event to the month of the latest
-    activity. Only events attributed to a person count. A cell is the mrr_cents of the user's latest subscription event with a timestamp
-    before the next month starts (equal timestamps: later in load order wins), or 0 if none. Values are
-    Python ints (object dtype) so sums stay exact whatever their size.
+    activity. Only events attributed to a person count. A cell is the mrr_cents of the person's latest
+    subscription event with a timestamp before the next month starts (equal timestamps: later in load order
+    wins), or 0 if none. Values are Python ints (object dtype) so sums stay exact whatever their size.
     """
     track = _track(events)
     subs = track[track["event"].isin(SUBSCRIPTION_EVENTS)]

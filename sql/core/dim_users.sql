@@ -27,7 +27,10 @@ gained as (
     from core_changes as changes
     where
         changes.user_id is not null
-        and not exists (select 1 from lost where lost.user_id = changes.user_id)
+        and not exists (
+            select 1 from lost
+            where lost.user_id = changes.user_id
+        )
 ),
 
 rebuilt as (

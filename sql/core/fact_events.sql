@@ -5,7 +5,10 @@ select distinct batch.sent_user_id as id
 from core_batch as batch
 where
     batch.sent_user_id is not null
-    and not exists (select 1 from core.fact_events as known where known.sent_user_id = batch.sent_user_id);
+    and not exists (
+        select 1 from core.fact_events as known
+        where known.sent_user_id = batch.sent_user_id
+    );
 
 -- Step 2: this run's events, attributed to their person.
 insert into core.fact_events (
@@ -33,8 +36,14 @@ known_user_ids as (
     where
         batch.sent_user_id is null
         and (
-            exists (select 1 from core.fact_events as f where f.sent_user_id = batch.anonymous_id)
-            or exists (select 1 from core_batch as b where b.sent_user_id = batch.anonymous_id)
+            exists (
+                select 1 from core.fact_events as f
+                where f.sent_user_id = batch.anonymous_id
+            )
+            or exists (
+                select 1 from core_batch as b
+                where b.sent_user_id = batch.anonymous_id
+            )
         )
 ),
 
@@ -111,7 +120,10 @@ resolved as (
         case
             when candidates.sent_user_id is not null then coalesce(by_user.person_id, candidates.sent_user_id)
             when by_anonymous.person_id is not null then by_anonymous.person_id
-            when exists (select 1 from core.fact_events as f where f.sent_user_id = candidates.anonymous_id)
+            when exists (
+                    select 1 from core.fact_events as f
+                    where f.sent_user_id = candidates.anonymous_id
+                )
                 then candidates.anonymous_id
         end as user_id
     from candidates

@@ -56,13 +56,15 @@ upserted as (
         source_id, target_id, link_type, linked_at, file_id, line_no, message_id
     )
     select * from earliest_links
-    on conflict (source_id, target_id) do update set
-        link_type = excluded.link_type,
-        linked_at = excluded.linked_at,
-        file_id = excluded.file_id,
-        line_no = excluded.line_no,
-        message_id = excluded.message_id
-    where (excluded.linked_at, excluded.file_id, excluded.line_no) < (stored.linked_at, stored.file_id, stored.line_no)
+    on conflict (source_id, target_id) do update
+        set
+            link_type = excluded.link_type,
+            linked_at = excluded.linked_at,
+            file_id = excluded.file_id,
+            line_no = excluded.line_no,
+            message_id = excluded.message_id
+        where (excluded.linked_at, excluded.file_id, excluded.line_no)
+        < (stored.linked_at, stored.file_id, stored.line_no)
     returning stored.source_id, stored.target_id
 )
 

@@ -261,7 +261,8 @@ def segment_export(landing: Path) -> None:
     write(landing / "events/date=2024-07-02/_SUCCESS", [])
     write(landing / "events/_temporary/part-0000.jsonl", [seg("page", "tmp1", "2024-07-02T08:00:00Z", user="zed")])
     write(landing / "events/.part-0001.jsonl.crc", ["x"])
-    write(landing / "events/date=2024-07-02/.part-0001.jsonl", [seg("page", "tmp2", "2024-07-02T08:00:00Z", user="zed")])
+    write(landing / "events/date=2024-07-02/.part-0001.jsonl",
+          [seg("page", "tmp2", "2024-07-02T08:00:00Z", user="zed")])
     write(landing / "README.txt", ["not a landing file"])
 
 
@@ -328,7 +329,8 @@ def test_relanding_the_same_files_under_another_folder(warehouse_db, landing_dir
 
 
 def test_encoding_cases_keep_events_and_quarantine_single_lines(warehouse_db, landing_dir):
-    ok = {"messageId": "e1", "type": "track", "event": "page_viewed", "userId": "u", "timestamp": "2024-08-01T10:00:00Z"}
+    ok = {"messageId": "e1", "type": "track", "event": "page_viewed", "userId": "u",
+          "timestamp": "2024-08-01T10:00:00Z"}
     lines = [
         json.dumps(ok).encode(),                                                   # 1: after a BOM
         b"",                                                                       # 2: blank, not counted
