@@ -108,3 +108,15 @@ def test_a_failing_data_test_fails_the_airflow_run(airflow_settings, warehouse_d
     assert "refresh_analytics" not in stages
     # the failed run is still in the audit, as failed
     assert table_rows(warehouse_db, "select status from analytics.pipeline_runs") == [("failed",)]
+
+
+@pytest.mark.airflow
+def test_a_first_run_with_an_empty_landing_folder_succeeds(airflow_settings, warehouse_db):
+    """No files at all: every check (SQL check operators included) and every view copes with empty tables."""
+    airflow_settings.landing_dir.mkdir(parents=True, exist_ok=True)
+
+    assert airflow_runner.run_dag(settings=airflow_settings) == 0
+
+    assert table_rows(warehouse_db, "select status, files_loaded, lines_read from analytics.pipeline_runs") == [
+        ("success", 0, 0)]
+    assert table_rows(warehouse_db, "select count(*) from analytics.daily_active_users") == [(0,)]

@@ -16,15 +16,16 @@ import psycopg
 EVENT_COLUMNS = ("user_id", "event_at", "received_at", "event_name", "platform", "feature", "document_id")
 SUBSCRIPTION_COLUMNS = ("user_id", "event_at", "event_name", "plan", "billing_period", "mrr_cents")
 
-# every track event from `since` on, plus every earlier signup (so tenure is right for long-time users)
+# every activity event (track, page, screen) of a person from `since` on, plus every earlier signup (so tenure
+# is right for long-time users); events of nobody (user_id null) are no one's behaviour
 EVENTS_SQL = """
 select user_id, event_at, received_at, event_name, platform, feature, document_id, message_id
 from core.fact_events
-where event_type = 'track' and event_date >= %(since)s
+where event_type in ('track', 'page', 'screen') and user_id is not null and event_date >= %(since)s
 union all
 select user_id, event_at, received_at, event_name, platform, feature, document_id, message_id
 from core.fact_events
-where event_type = 'track' and event_name = 'signed_up' and event_date < %(since)s
+where event_type = 'track' and event_name = 'signed_up' and user_id is not null and event_date < %(since)s
 order by user_id, event_at, message_id
 """
 SUBSCRIPTIONS_SQL = """
