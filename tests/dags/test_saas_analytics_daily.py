@@ -100,8 +100,9 @@ def test_a_failing_data_test_fails_the_airflow_run(airflow_settings, warehouse_d
     simulate(SimulationConfig(days=5, users=40, seed=3), airflow_settings.landing_dir)
     with psycopg.connect(warehouse_db, autocommit=True) as conn:
         # break a business rule behind the pipeline's back: a user-day that no event supports
-        conn.execute("insert into core.fact_daily_user_activity values"
-                     " ('ghost', '2020-01-01', 1, 0, 0, 0, now(), now(), 'web')")
+        conn.execute("insert into core.fact_daily_user_activity (user_id, activity_date, activity_events,"
+                     " track_events, feature_uses, distinct_features, document_events, first_event_at,"
+                     " last_event_at, platform) values ('ghost', '2020-01-01', 1, 1, 0, 0, 0, now(), now(), 'web')")
     assert airflow_runner.run_dag(settings=airflow_settings) != 0
     stages = dict(table_rows(warehouse_db, "select stage, status from analytics.pipeline_run_stages"))
     assert stages["check_raw_staging_core"] == "failed"
