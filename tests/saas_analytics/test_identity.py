@@ -402,3 +402,51 @@ def test_the_worked_example_of_docs_events_md(warehouse_db, landing_dir):
     assert (ana[0].isoformat(), ana[1]) == ("2024-03-03T10:00:00+00:00", "acme.io")
     assert bo == ("newsletter",)
     assert reason == [("segment-logs/src_web/1709424000000/2f1c.gz", 5, "missing_group_id")]
+
+
+def test_a_warehouse_at_0003_upgrades_without_reloading(pg_server, landing_dir):
+    """Registries of top-level files keep working (name = relative path); old events get sent_user_id."""
+    from alembic import command
+    from alembic.config import Config
+    from psycopg.conninfo import make_conninfo
+
+    from saas_analytics import loader, warehouse
+
+    name = "saas_upgrade_0005"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+    conninfo = make_conninfo(pg_server["admin"], dbname=name)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
+    cfg.attributes["conninfo"] = conninfo
+    cfg.attributes["reader_role"] = "analytics_reader"
+    try:
+        command.upgrade(cfg, "0003")
+        path = write(landing_dir / "events_2026-06-01.jsonl.gz", [seg("track", "m1", "2026-06-01T10:00:00Z",
+                                                                      user="u1", event="page_viewed")])
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            batch = conn.execute("insert into raw.load_batches (run_id) values ('old') returning batch_id").fetchone()[0]
+            conn.execute("insert into raw.load_files (file_name, sha256, size_bytes, batch_id, lines_read,"
+                         " lines_loaded, lines_rejected, load_seconds) values (%s, %s, 1, %s, 1, 1, 0, 0)",
+                         [path.name, loader.file_sha256(path), batch])
+            conn.execute("insert into core.dim_users (user_id, first_seen_at, last_seen_at) values ('u1', now(), now())")
+            conn.execute("insert into core.fact_events (message_id, user_id, event_type, event_name, event_at,"
+                         " event_date, properties, file_id, line_no) values ('m1', 'u1', 'track', 'page_viewed',"
+                         " '2026-06-01T10:00:00Z', '2026-06-01', '{}', 1, 1)")
+            conn.execute("insert into core.fact_daily_user_activity values ('u1', '2026-06-01', 1, 0, 0, 0,"
+                         " '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z', 'web')")
+
+        command.upgrade(cfg, "head")
+
+        report = loader.load_landing(conninfo, landing_dir)
+        assert [(f.file_name, f.status, f.message) for f in report.files] == [
+            ("events_2026-06-01.jsonl.gz", "skipped", "already loaded")]
+        with psycopg.connect(conninfo) as conn:
+            assert conn.execute("select user_id, sent_user_id, anonymous_id from core.fact_events").fetchall() == [
+                ("u1", "u1", None)]
+            assert conn.execute("select activity_events, track_events from core.fact_daily_user_activity"
+                                ).fetchall() == [(1, 1)]
+    finally:
+        with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
