@@ -426,11 +426,13 @@ def test_a_warehouse_at_0003_upgrades_without_reloading(pg_server, landing_dir):
         path = write(landing_dir / "events_2026-06-01.jsonl.gz", [seg("track", "m1", "2026-06-01T10:00:00Z",
                                                                       user="u1", event="page_viewed")])
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            batch = conn.execute("insert into raw.load_batches (run_id) values ('old') returning batch_id").fetchone()[0]
+            batch = conn.execute(
+                "insert into raw.load_batches (run_id) values ('old') returning batch_id").fetchone()[0]
             conn.execute("insert into raw.load_files (file_name, sha256, size_bytes, batch_id, lines_read,"
                          " lines_loaded, lines_rejected, load_seconds) values (%s, %s, 1, %s, 1, 1, 0, 0)",
                          [path.name, loader.file_sha256(path), batch])
-            conn.execute("insert into core.dim_users (user_id, first_seen_at, last_seen_at) values ('u1', now(), now())")
+            conn.execute(
+                "insert into core.dim_users (user_id, first_seen_at, last_seen_at) values ('u1', now(), now())")
             conn.execute("insert into core.fact_events (message_id, user_id, event_type, event_name, event_at,"
                          " event_date, properties, file_id, line_no) values ('m1', 'u1', 'track', 'page_viewed',"
                          " '2026-06-01T10:00:00Z', '2026-06-01', '{}', 1, 1)")
