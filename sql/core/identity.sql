@@ -4,6 +4,16 @@
 -- pair already stored changes nothing (the run skips the replay below when no pair is new or earlier).
 create temp table identity_new_candidates (source_id text, target_id text) on commit drop;
 
+-- the latest candidate replayed so far: links after it can be replayed on top of the stored ones
+create temp table identity_replayed_until on commit drop as
+select
+    linked_at,
+    file_id,
+    line_no
+from core.identity_link_candidates
+order by linked_at desc, file_id desc, line_no desc
+limit 1;
+
 with
 
 batch as (
@@ -74,9 +84,50 @@ select
     target_id
 from upserted;
 
--- Step 2: replay every candidate in order (first link per id wins, no cycles); see the migration 0005.
-select core.rebuild_identity_links()
-where exists (select 1 from identity_new_candidates);
+-- Step 2: replay the candidates in order (first link per id wins, no cycles; see the migration 0005): only
+-- the new ones when they all come after every stored one, else all of them (a late, earlier link).
+with
+
+previous as (
+    select * from identity_replayed_until
+),
+
+new_keys as (
+    select
+        candidates.linked_at,
+        candidates.file_id,
+        candidates.line_no
+    from core.identity_link_candidates as candidates
+    inner join identity_new_candidates as new_candidates
+        on
+            candidates.source_id = new_candidates.source_id
+            and candidates.target_id = new_candidates.target_id
+),
+
+decision as (
+    select
+        exists (select 1 from previous)
+        and not exists (
+            select 1
+            from new_keys
+            cross join previous
+            where (new_keys.linked_at, new_keys.file_id, new_keys.line_no)
+                <= (previous.linked_at, previous.file_id, previous.line_no)
+        ) as append_only
+),
+
+final as (
+    select
+        case when decision.append_only then previous.linked_at end as after_at,
+        case when decision.append_only then previous.file_id end as after_file,
+        case when decision.append_only then previous.line_no end as after_line
+    from decision
+    left join previous on true
+    where exists (select 1 from identity_new_candidates)
+)
+
+select core.rebuild_identity_links(after_at, after_file, after_line)
+from final;
 
 -- Step 3: resolve(id) for every linked id: follow the links to an id without one (they never cycle).
 create temp table identity_resolved on commit drop as

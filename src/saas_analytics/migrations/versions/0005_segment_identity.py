@@ -66,6 +66,7 @@ create table core.identity_link_candidates (
     message_id text not null,
     primary key (source_id, target_id)
 );
+create index identity_link_candidates_order on core.identity_link_candidates (linked_at, file_id, line_no);
 
 -- one row per id with a winning link: the first link of the id (timestamp, load order), cycles ignored
 create table core.identity_links (
@@ -105,9 +106,13 @@ create table core.account_members (
 );
 create index account_members_user on core.account_members (user_id);
 
--- Replays every candidate link in order (timestamp, load order; the anonymous-id link of an event before its
+-- Replays the candidate links in order (timestamp, load order; the anonymous-id link of an event before its
 -- alias link): the first link of an id wins, a link whose target already resolves to its source is ignored.
-create function core.rebuild_identity_links() returns integer
+-- With a key (after_at, after_file, after_line) it replays only the candidates after it on top of the stored
+-- links (valid when every candidate up to the key was replayed before); without one, all of them from scratch.
+create function core.rebuild_identity_links(
+    after_at timestamptz default null, after_file bigint default null, after_line integer default null
+) returns integer
 language plpgsql as $$
 declare
     candidate record;
@@ -115,9 +120,12 @@ declare
     next_node text;
     kept integer := 0;
 begin
-    delete from core.identity_links;
+    if after_at is null then
+        delete from core.identity_links;
+    end if;
     for candidate in
         select * from core.identity_link_candidates
+        where after_at is null or (linked_at, file_id, line_no) > (after_at, after_file, after_line)
         order by linked_at, file_id, line_no, case link_type when 'anonymous' then 0 else 1 end, source_id
     loop
         continue when exists (select 1 from core.identity_links where source_id = candidate.source_id);
@@ -138,7 +146,7 @@ end $$;
 """
 
 DOWNGRADE = """
-drop function if exists core.rebuild_identity_links();
+drop function if exists core.rebuild_identity_links(timestamptz, bigint, integer);
 drop table if exists core.account_members, core.dim_accounts, core.identity_map, core.identity_links,
     core.identity_link_candidates;
 alter table core.fact_daily_user_activity drop column activity_events;
