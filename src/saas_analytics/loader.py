@@ -232,10 +232,14 @@ def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool)
 
 
 def _is_json(line: bytes) -> bool:
-    """Python-side JSON check, used only on servers without COPY ON_ERROR (PostgreSQL < 17)."""
+    """Python-side jsonb check, used only on servers without COPY ON_ERROR (PostgreSQL < 17).
+
+    Refuses what PostgreSQL's jsonb refuses and Python accepts: NaN/Infinity and lone surrogate escapes.
+    """
     try:
-        json.loads(line)
-    except ValueError:
+        value = json.loads(line, parse_constant=_no_constants)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be encoded
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         return False
     return True
 

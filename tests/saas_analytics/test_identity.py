@@ -343,6 +343,7 @@ def test_encoding_cases_keep_events_and_quarantine_single_lines(warehouse_db, la
         json.dumps({**ok, "messageId": "e7", "type": "group"}).encode(),           # 9: group without groupId
         json.dumps({**ok, "messageId": "e8", "userId": None}).encode(),            # 10: no user, no anonymous id
         b"   ",                                                                    # 11: blank
+        json.dumps({**ok, "messageId": "e9"})[:-1].encode() + b', "p": "\\ud800"}',  # 12: lone surrogate
     ]
     (landing_dir / "day").mkdir()
     (landing_dir / "day/a.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines) + b"\r\n")
@@ -358,10 +359,11 @@ def test_encoding_cases_keep_events_and_quarantine_single_lines(warehouse_db, la
         props = conn.execute("select properties from core.fact_events where message_id = 'e2'").fetchone()[0]
     assert [(f, n, r) for f, n, r, _ in quarantined] == [
         ("day/a.jsonl", 4, "invalid_json"), ("day/a.jsonl", 5, "invalid_utf8"), ("day/a.jsonl", 7, "invalid_json"),
-        ("day/a.jsonl", 9, "missing_group_id"), ("day/a.jsonl", 10, "missing_user_id")]
-    assert "NaN" in quarantined[0][3] and "UTF-8" in quarantined[1][3]
+        ("day/a.jsonl", 9, "missing_group_id"), ("day/a.jsonl", 10, "missing_user_id"),
+        ("day/a.jsonl", 12, "invalid_json")]
+    assert "NaN" in quarantined[0][3] and "UTF-8" in quarantined[1][3] and "surrogate" in quarantined[5][3]
     assert props == {"q": "a\ufffdb"}
-    assert lines_read == 9 == landed.lines and tuple(staged) == (4, 5, 0)
+    assert lines_read == 10 == landed.lines and tuple(staged) == (4, 6, 0)
 
 
 def test_the_worked_example_of_docs_events_md(warehouse_db, landing_dir):
