@@ -28,9 +28,11 @@ TIMESTAMP_RE = re.compile(
     r"(Z|([+-])(0\d|1[0-4]):([0-5]\d))",
     re.ASCII,  # \d must mean 0-9 only, not every Unicode digit
 )
-EVENT_TYPES = frozenset({"track", "identify"})
+EVENT_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
+ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
 SUBSCRIPTION_EVENTS = frozenset({"subscription_started", "subscription_changed", "subscription_cancelled"})
-LANDING_PATTERNS = ("*.jsonl.gz", "*.jsonl")
+LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 US_PER_SECOND = 1_000_000
@@ -38,7 +40,10 @@ US_PER_DAY = 86_400 * US_PER_SECOND
 MIN_EPOCH_US = (date.min.toordinal() - EPOCH_ORDINAL) * US_PER_DAY
 MAX_EPOCH_US = (date.max.toordinal() + 1 - EPOCH_ORDINAL) * US_PER_DAY - 1
 
-EVENT_COLUMNS = ["message_id", "type", "event", "user_id", "ts", "date", "properties", "load_order"]
+EVENT_COLUMNS = [
+    "message_id", "type", "event", "user_id", "sent_user_id", "anonymous_id", "group_id", "ts", "date",
+    "properties", "context", "load_order",
+]
 QUARANTINE_COLUMNS = ["file", "line", "reason"]
 DAU_COLUMNS = ["activity_date", "dau", "wau", "mau", "stickiness"]
 RETENTION_COLUMNS = ["cohort_month", "months_since_signup", "cohort_size", "retained_users", "retention_rate"]
@@ -60,10 +65,11 @@ MRR_COLUMNS = [
 class LandingResult:
     """Everything read from a landing directory: valid events, quarantine and counts."""
 
-    events: pd.DataFrame  # valid, deduplicated; EVENT_COLUMNS, in load order
-    quarantined: pd.DataFrame  # QUARANTINE_COLUMNS: file name, 1-based line number, reason
+    events: pd.DataFrame  # valid, deduplicated; EVENT_COLUMNS, in load order; user_id = the person (None: nobody)
+    quarantined: pd.DataFrame  # QUARANTINE_COLUMNS: file path relative to the landing dir, line number, reason
     duplicates: int  # valid lines dropped because an earlier valid line had the same message_id
-    lines: int  # every line read; lines == len(events) + len(quarantined) + duplicates
+    lines: int  # every non-blank line read; lines == len(events) + len(quarantined) + duplicates
+    links: dict[str, str]  # the winning identity links: id -> user id
 
 
 class ValidEvent(NamedTuple):
@@ -71,10 +77,14 @@ class ValidEvent(NamedTuple):
 
     message_id: str
     type: str
-    event: str | None  # None for identify
-    user_id: str
+    event: str | None  # track: its event; page/screen: page_viewed/screen_viewed; else None
+    user_id: str | None  # as sent
+    anonymous_id: str | None
+    previous_id: str | None  # alias only
+    group_id: str | None  # group only
     epoch_us: int  # UTC instant, microseconds since 1970-01-01T00:00:00Z
     properties: dict[str, Any]  # {} when absent or not an object
+    context: dict[str, Any]  # {} when absent or not an object
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -98,6 +108,31 @@ def _is_nonempty_str(value: Any) -> bool:
 def _is_json_integer(value: Any) -> bool:
     """True for a JSON integer (a Python int that is not a bool)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _clean(value: Any) -> Any:
+    """NUL characters replaced by U+FFFD in every string (keys included); ValueError on a lone surrogate."""
+    if isinstance(value, str):
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise ValueError("lone surrogate")
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    return value
+
+
+def _field(obj: dict[str, Any], snake: str, camel: str) -> Any:
+    """A field in either spelling; camelCase wins when both are present (a JSON null counts as absent)."""
+    value = obj.get(camel)
+    return obj.get(snake) if value is None else value
+
+
+def _id(obj: dict[str, Any], snake: str, camel: str) -> str | None:
+    """An id field when it is a non-empty string, else None."""
+    value = _field(obj, snake, camel)
+    return value if _is_nonempty_str(value) else None
 
 
 def parse_timestamp(value: Any) -> int | None:
@@ -132,19 +167,25 @@ def parse_timestamp(value: Any) -> int | None:
 def validate_line(raw: bytes) -> ValidEvent | str:
     """Apply the validity rules in order: the valid event, or the first failing quarantine reason."""
     try:
-        obj = JSON_DECODER.decode(raw.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid_utf8"
+    try:
+        obj = _clean(JSON_DECODER.decode(text))
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return "invalid_json"
     if not isinstance(obj, dict):
         return "not_an_object"
-    if not _is_nonempty_str(obj.get("message_id")):
+    message_id = _id(obj, "message_id", "messageId")
+    if message_id is None:
         return "missing_message_id"
     event_type = obj.get("type")
     if event_type is None:
         return "missing_type"
     if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
         return "unknown_type"
-    if not _is_nonempty_str(obj.get("user_id")):
+    user_id, anonymous_id = _id(obj, "user_id", "userId"), _id(obj, "anonymous_id", "anonymousId")
+    if user_id is None and anonymous_id is None:
         return "missing_user_id"
     if obj.get("timestamp") is None:
         return "missing_timestamp"
@@ -153,51 +194,122 @@ def validate_line(raw: bytes) -> ValidEvent | str:
         return "invalid_timestamp"
     properties = obj.get("properties")
     properties = properties if isinstance(properties, dict) else {}
-    event = None
+    context = obj.get("context")
+    context = context if isinstance(context, dict) else {}
+    event = {"page": "page_viewed", "screen": "screen_viewed"}.get(event_type)
+    previous_id = group_id = None
     if event_type == "track":
         event = obj.get("event")
         if not _is_nonempty_str(event):
             return "missing_event"
+    if event_type == "alias":
+        previous_id = _id(obj, "previous_id", "previousId")
+        if user_id is None or previous_id is None:
+            return "incomplete_alias"
+    if event_type == "group":
+        group_id = _id(obj, "group_id", "groupId")
+        if group_id is None:
+            return "missing_group_id"
+    if event_type == "track":
         mrr_cents = properties.get("mrr_cents")
         if event in SUBSCRIPTION_EVENTS and not (_is_json_integer(mrr_cents) and mrr_cents >= 0):
             return "invalid_mrr_cents"
         if event == "feature_used" and not _is_nonempty_str(properties.get("feature")):
             return "missing_feature"
-    return ValidEvent(obj["message_id"], event_type, event, obj["user_id"], epoch_us, properties)
+    return ValidEvent(message_id, event_type, event, user_id, anonymous_id, previous_id, group_id, epoch_us,
+                      properties, context)
 
 
-def landing_files(landing_dir: str | Path) -> list[Path]:
-    """The landing files (`*.jsonl.gz`, `*.jsonl`) of a directory, in load order (sorted by file name)."""
+def is_landing_name(name: str) -> bool:
+    """Contract 1's file names: .jsonl/.ndjson/.json, each optionally + .gz, or a bare .gz; not .x or _x."""
+    if name.startswith((".", "_")):
+        return False
+    return name.endswith(".gz") or name.endswith(LANDING_SUFFIXES)
+
+
+def landing_files(landing_dir: str | Path) -> list[tuple[str, Path]]:
+    """(relative posix path, path) of every landing file at any depth, in load order (by relative path)."""
     directory = Path(landing_dir)
     if not directory.is_dir():
         raise FileNotFoundError(f"landing directory not found: {directory}")
-    files = {path for pattern in LANDING_PATTERNS for path in directory.glob(pattern) if path.is_file()}
-    return sorted(files, key=lambda path: path.name)
+    found = []
+    for path in directory.rglob("*"):
+        parts = path.relative_to(directory).parts
+        if path.is_file() and is_landing_name(path.name) and not any(p.startswith((".", "_")) for p in parts):
+            found.append(("/".join(parts), path))
+    return sorted(found)
 
 
-def file_lines(path: Path) -> list[bytes]:
-    """The raw lines of a landing file (split on LF; a final newline does not start another line)."""
+def file_lines(path: Path) -> list[tuple[int, bytes]]:
+    """(line number, bytes) of a file's non-blank lines; a leading BOM and the \\r of \\r\\n are dropped."""
     data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
     if not data:
         return []
     lines = data.split(b"\n")
-    return lines[:-1] if data.endswith(b"\n") else lines
+    if data.endswith(b"\n"):
+        lines = lines[:-1]
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line.strip():
+            out.append((number, line))
+    return out
 
 
-def _events_frame(valid: list[ValidEvent], load_order: list[int]) -> pd.DataFrame:
+def resolve(links: dict[str, str], node: str) -> str:
+    """Follow the links from an id to an id without one."""
+    while node in links:
+        node = links[node]
+    return node
+
+
+def identity_links(valid: list[ValidEvent], load_order: list[int]) -> dict[str, str]:
+    """The winning links: candidates by (timestamp, load order, anonymous before alias); first per id, no cycles."""
+    candidates = []
+    for event, order in zip(valid, load_order, strict=True):
+        if event.anonymous_id is not None and event.user_id is not None:
+            candidates.append((event.epoch_us, order, 0, event.anonymous_id, event.user_id))
+        if event.type == "alias":
+            candidates.append((event.epoch_us, order, 1, event.previous_id, event.user_id))
+    links: dict[str, str] = {}
+    for _, _, _, source, target in sorted(candidates):
+        if source in links or resolve(links, target) == source:
+            continue
+        links[source] = target
+    return links
+
+
+def person_of(event: ValidEvent, links: dict[str, str], user_ids: set[str]) -> str | None:
+    """resolve(user id); else resolve(anonymous id) when that is a user id some valid event used; else nobody."""
+    if event.user_id is not None:
+        return resolve(links, event.user_id)
+    end = resolve(links, event.anonymous_id)
+    return end if end in user_ids else None
+
+
+def _events_frame(valid: list[ValidEvent], load_order: list[int], persons: list[str | None]) -> pd.DataFrame:
     """Build the events DataFrame from validated, deduplicated events."""
     epoch_us = np.array([event.epoch_us for event in valid], dtype=np.int64)
+
+    def column(values: list[Any]) -> pd.Series:
+        return pd.Series(values, dtype=object)
+
     return pd.DataFrame(
         {
-            "message_id": pd.Series([event.message_id for event in valid], dtype=object),
-            "type": pd.Series([event.type for event in valid], dtype=object),
-            "event": pd.Series([event.event for event in valid], dtype=object),
-            "user_id": pd.Series([event.user_id for event in valid], dtype=object),
+            "message_id": column([event.message_id for event in valid]),
+            "type": column([event.type for event in valid]),
+            "event": column([event.event for event in valid]),
+            "user_id": column(persons),
+            "sent_user_id": column([event.user_id for event in valid]),
+            "anonymous_id": column([event.anonymous_id for event in valid]),
+            "group_id": column([event.group_id for event in valid]),
             "ts": pd.Series(pd.to_datetime(epoch_us, unit="us", utc=True)),
-            "date": pd.Series(
-                [date.fromordinal(EPOCH_ORDINAL + us // US_PER_DAY) for us in epoch_us.tolist()], dtype=object
-            ),
-            "properties": pd.Series([event.properties for event in valid], dtype=object),
+            "date": column([date.fromordinal(EPOCH_ORDINAL + us // US_PER_DAY) for us in epoch_us.tolist()]),
+            "properties": column([event.properties for event in valid]),
+            "context": column([event.context for event in valid]),
             "load_order": pd.Series(load_order, dtype=np.int64),
         },
         columns=EVENT_COLUMNS,
@@ -205,18 +317,18 @@ def _events_frame(valid: list[ValidEvent], load_order: list[int]) -> pd.DataFram
 
 
 def read_landing(landing_dir: str | Path) -> LandingResult:
-    """Read, validate and deduplicate every landing file of a directory, in load order."""
+    """Read, validate, deduplicate and attribute every landing file of a directory, in load order."""
     valid: list[ValidEvent] = []
     load_order: list[int] = []
     quarantined: list[tuple[str, int, str]] = []
     seen: set[str] = set()
     duplicates = 0
-    position = 0  # global 0-based line position in load order
-    for path in landing_files(landing_dir):
-        for line_number, raw in enumerate(file_lines(path), start=1):
+    position = 0  # global 0-based position of a non-blank line in load order
+    for relative, path in landing_files(landing_dir):
+        for line_number, raw in file_lines(path):
             result = validate_line(raw)
             if isinstance(result, str):
-                quarantined.append((path.name, line_number, result))
+                quarantined.append((relative, line_number, result))
             elif result.message_id in seen:
                 duplicates += 1
             else:
@@ -224,10 +336,13 @@ def read_landing(landing_dir: str | Path) -> LandingResult:
                 valid.append(result)
                 load_order.append(position)
             position += 1
+    links = identity_links(valid, load_order)
+    user_ids = {event.user_id for event in valid if event.user_id is not None}
+    persons = [person_of(event, links, user_ids) for event in valid]
     quarantine = pd.DataFrame(quarantined, columns=QUARANTINE_COLUMNS).astype(
         {"file": object, "line": np.int64, "reason": object}
     )
-    return LandingResult(_events_frame(valid, load_order), quarantine, duplicates, position)
+    return LandingResult(_events_frame(valid, load_order, persons), quarantine, duplicates, position, links)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -236,8 +351,13 @@ def read_landing(landing_dir: str | Path) -> LandingResult:
 
 
 def _track(events: pd.DataFrame) -> pd.DataFrame:
-    """The track events only (identify events never count as activity)."""
-    return events[events["type"] == "track"]
+    """The track events of persons (events of nobody count toward no user metric)."""
+    return events[(events["type"] == "track") & events["user_id"].notna()]
+
+
+def _activity(events: pd.DataFrame) -> pd.DataFrame:
+    """Activity: track, page and screen events attributed to a person."""
+    return events[events["type"].isin(ACTIVITY_TYPES) & events["user_id"].notna()]
 
 
 def _day_number(days: pd.Series) -> pd.Series:
@@ -278,11 +398,11 @@ def rolling_distinct_users(user_days: pd.DataFrame, first_day: int, n_days: int,
 
 
 def daily_active_users(events: pd.DataFrame) -> pd.DataFrame:
-    """DAU/WAU/MAU/stickiness for every day from the first to the last day with track activity."""
-    track = _track(events)
-    if track.empty:
+    """DAU/WAU/MAU/stickiness for every day from the first to the last day with activity."""
+    active = _activity(events)
+    if active.empty:
         return pd.DataFrame(columns=DAU_COLUMNS)
-    user_days = pd.DataFrame({"user_id": track["user_id"], "day": _day_number(track["date"])}).drop_duplicates()
+    user_days = pd.DataFrame({"user_id": active["user_id"], "day": _day_number(active["date"])}).drop_duplicates()
     first_day, last_day = int(user_days["day"].min()), int(user_days["day"].max())
     n_days = last_day - first_day + 1
     dau = user_days.groupby("day").size().reindex(range(first_day, last_day + 1), fill_value=0).to_numpy()
@@ -303,7 +423,7 @@ def daily_active_users(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def signup_dates(events: pd.DataFrame) -> pd.Series:
-    """Per user_id: the UTC date of their earliest valid `signed_up` track event."""
+    """Per person: the UTC date of their earliest valid `signed_up` track event."""
     track = _track(events)
     signups = track[track["event"] == "signed_up"]
     earliest = signups.sort_values(["ts", "load_order"]).drop_duplicates("user_id", keep="first")
@@ -311,13 +431,15 @@ def signup_dates(events: pd.DataFrame) -> pd.Series:
 
 
 def retention_cohorts(events: pd.DataFrame) -> pd.DataFrame:
-    """Monthly signup cohorts x months since signup, up to the month of the latest track activity."""
-    track = _track(events)
+    """Monthly signup cohorts x months since signup, up to the month of the latest activity."""
+    activity = _activity(events)
     signup = signup_dates(events)
-    if track.empty or signup.empty:
+    if activity.empty or signup.empty:
         return pd.DataFrame(columns=RETENTION_COLUMNS)
     members = pd.DataFrame({"user_id": signup.index, "cohort": _month_number(signup).to_numpy()})
-    active = pd.DataFrame({"user_id": track["user_id"], "month": _month_number(track["date"])}).drop_duplicates()
+    active = pd.DataFrame(
+        {"user_id": activity["user_id"], "month": _month_number(activity["date"])}
+    ).drop_duplicates()
     latest_month = int(active["month"].max())
 
     joined = active.merge(members, on="user_id")
@@ -341,14 +463,14 @@ def retention_cohorts(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def feature_adoption(events: pd.DataFrame) -> pd.DataFrame:
-    """Per feature: uses, distinct users and share of all users with any valid track event."""
+    """Per feature: uses by persons, distinct persons and share of all persons ever active."""
     track = _track(events)
     used = track[track["event"] == "feature_used"]
     if used.empty:
         return pd.DataFrame(columns=ADOPTION_COLUMNS)
     uses = pd.DataFrame({"feature": used["properties"].map(lambda props: props["feature"]), "user_id": used["user_id"]})
     result = uses.groupby("feature").agg(total_uses=("user_id", "size"), unique_users=("user_id", "nunique"))
-    result["adoption_rate"] = result["unique_users"] / track["user_id"].nunique()
+    result["adoption_rate"] = result["unique_users"] / _activity(events)["user_id"].nunique()
     return result.reset_index().astype(
         {"feature": object, "total_uses": np.int64, "unique_users": np.int64, "adoption_rate": np.float64}
     )[ADOPTION_COLUMNS]
@@ -358,9 +480,9 @@ def month_end_mrr_cents(events: pd.DataFrame) -> pd.DataFrame:
     """Users x months (first-day dates): each user's MRR in cents at the end of each month of the range.
 
     The month range runs from the month of the first valid subscription event to the month of the latest
-    valid track event. A cell is the mrr_cents of the user's latest subscription event with a timestamp
-    before the next month starts (equal timestamps: later in load order wins), or 0 if none. Values are
-    Python ints (object dtype) so sums stay exact whatever their size.
+    activity. Only events attributed to a person count. A cell is the mrr_cents of the person's latest
+    subscription event with a timestamp before the next month starts (equal timestamps: later in load order
+    wins), or 0 if none. Values are Python ints (object dtype) so sums stay exact whatever their size.
     """
     track = _track(events)
     subs = track[track["event"].isin(SUBSCRIPTION_EVENTS)]
@@ -376,7 +498,7 @@ def month_end_mrr_cents(events: pd.DataFrame) -> pd.DataFrame:
         }
     ).sort_values(["ts", "load_order"])
     first_month = int(subs["month"].min())
-    last_month = int(_month_number(track["date"]).max())
+    last_month = int(_month_number(_activity(events)["date"]).max())
     last_in_month = subs.drop_duplicates(["user_id", "month"], keep="last")
     table = last_in_month.pivot(index="user_id", columns="month", values="mrr_cents")
     table = table.reindex(columns=range(first_month, last_month + 1)).astype(object)

@@ -106,9 +106,10 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
     lines: list[tuple[Line, str | None]] = [
         (identify("ok-identify", "u1", "2024-02-29T12:00:00.123456+14:00"), None),
         ("{not json", "invalid_json"),
-        (b'\xff\xfe{"message_id": "x"}', "invalid_json"),  # not UTF-8
-        ("", "invalid_json"),  # empty line
+        (b'\xff\xfe{"message_id": "x"}', "invalid_utf8"),  # not UTF-8
         ('{"message_id": "x", "type": "track", "mrr": NaN}', "invalid_json"),  # NaN is not JSON
+        ('{"message_id": "x", "type": "track", "mrr": -Infinity}', "invalid_json"),
+        ('{"message_id": "x", "type": "track", "bad": "\\ud800"}', "invalid_json"),  # lone surrogate: not jsonb
         ('{"message_id": "x"} {"again": 1}', "invalid_json"),  # trailing garbage
         ("[1, 2]", "not_an_object"),
         ('"text"', "not_an_object"),
@@ -118,7 +119,7 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
         (with_(OK_TRACK, message_id=17), "missing_message_id"),
         (without(OK_TRACK, "type"), "missing_type"),
         (with_(OK_TRACK, type=None), "missing_type"),
-        (with_(OK_TRACK, type="page"), "unknown_type"),
+        (with_(OK_TRACK, type="pageview"), "unknown_type"),
         (with_(OK_TRACK, type="Track"), "unknown_type"),
         (with_(OK_TRACK, type=1), "unknown_type"),
         (without(OK_TRACK, "user_id"), "missing_user_id"),
@@ -151,13 +152,21 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
         (track("x", "u1", T, "feature_used", feature=3), "missing_feature"),
         # several faults: the first rule in order names the reason
         (with_(without(OK_TRACK, "user_id"), timestamp="bad"), "missing_user_id"),
-        (with_(without(OK_TRACK, "user_id"), type="page"), "unknown_type"),
+        (with_(without(OK_TRACK, "user_id"), type="page_view"), "unknown_type"),
+        (with_(OK_TRACK, type="alias"), "incomplete_alias"),  # alias needs previousId
+        (with_(OK_TRACK, type="alias", user_id=None, anonymous_id="a", previousId="p"), "incomplete_alias"),
+        (with_(OK_TRACK, type="group", groupId=""), "missing_group_id"),
+        (with_(OK_TRACK, user_id=None, userId=None), "missing_user_id"),
         (with_(track("x", "u1", "bad", "feature_used"), message_id=""), "missing_message_id"),
         # valid lines
         (identify("ok-identify-event", "u1", T, event=""), None),  # event is only checked on track
         (sub("ok-cancel", "u1", T, "cancelled", 0), None),
         (track("ok-feature", "u1", T, "feature_used", feature="export"), None),
         (track("ok-unicode", "u\u00e9", "2024-03-01T10:00:00.5-03:30", "page_viewed"), None),
+        (with_(OK_TRACK, message_id="ok-anon", user_id=None, anonymousId="a"), None),  # an anonymous id suffices
+        (with_(OK_TRACK, message_id="ok-alias", type="alias", previous_id="p"), None),
+        (with_(OK_TRACK, message_id="ok-group", type="group", group_id="acme"), None),
+        (with_(OK_TRACK, message_id="ok-page", type="page", event=""), None),  # event is only checked on track
     ]
     write_landing(tmp_path, "2024-03-01.jsonl", [line for line, _ in lines])
 
@@ -172,7 +181,13 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
         "ok-cancel",
         "ok-feature",
         "ok-unicode",
+        "ok-anon",
+        "ok-alias",
+        "ok-group",
+        "ok-page",
     ]
+    assert result.events["event"].tolist()[-4:] == ["page_viewed", None, None, "page_viewed"]
+    assert result.events["user_id"].tolist()[-4:] == [None, "u1", "u1", "u1"]  # "a" is no user id: nobody
     assert result.duplicates == 0
     assert result.lines == len(lines) == len(result.events) + len(result.quarantined)
 
@@ -180,17 +195,122 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
 def test_gzip_and_plain_files_crlf_and_missing_final_newline(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_bytes(json.dumps(OK_TRACK).encode() + b"\r\n" + b"{oops")  # no final LF
     write_landing(tmp_path, "b.jsonl.gz", [with_(OK_TRACK, message_id="t2"), "[]"])
-    (tmp_path / "c.json").write_text(json.dumps(with_(OK_TRACK, message_id="ignored")))  # not a landing file
+    (tmp_path / "c.json").write_text(json.dumps(with_(OK_TRACK, message_id="t3")))  # .json is a landing file
     (tmp_path / "d.jsonl").write_bytes(b"")  # empty file: no lines
+    (tmp_path / "e.txt").write_text(json.dumps(with_(OK_TRACK, message_id="ignored")))  # not a landing file
 
     result = read_landing(tmp_path)
 
-    assert result.events["message_id"].tolist() == ["t", "t2"]
+    assert result.events["message_id"].tolist() == ["t", "t2", "t3"]
     assert list(result.quarantined.itertuples(index=False, name=None)) == [
         ("a.jsonl", 2, "invalid_json"),
         ("b.jsonl.gz", 2, "not_an_object"),
     ]
+    assert result.lines == 5
+
+
+def test_bom_blank_lines_and_nul_escapes(tmp_path: Path) -> None:
+    body = [
+        json.dumps(with_(OK_TRACK, message_id="m1")).encode(),
+        b"",
+        b"   \t",
+        json.dumps(with_(OK_TRACK, message_id="m2", properties={"q": "a\u0000b"})).encode(),  # NUL escape
+        b"\xc3\x28 not utf-8",
+        json.dumps(with_(OK_TRACK, message_id="m3")).encode(),
+    ]
+    (tmp_path / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(body) + b"\r\n")
+
+    result = read_landing(tmp_path)
+
+    # by hand: 6 physical lines, 2 blank (not counted), m1 keeps its line despite the BOM
+    assert result.events["message_id"].tolist() == ["m1", "m2", "m3"]
+    assert result.events["properties"].tolist()[1] == {"q": "a\ufffdb"}
+    assert list(result.quarantined.itertuples(index=False, name=None)) == [("a.jsonl", 5, "invalid_utf8")]
     assert result.lines == 4
+
+
+def test_nested_folders_relative_paths_and_ignored_names(tmp_path: Path) -> None:
+    write_landing_at = lambda rel, lines: (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True) or write_landing(  # noqa: E731
+        (tmp_path / rel).parent, Path(rel).name, lines)
+    write_landing_at("date=2024-01-02/part-0.jsonl.gz", [with_(OK_TRACK, message_id="b")])
+    write_landing_at("date=2024-01-01/part-0.jsonl.gz", [with_(OK_TRACK, message_id="a"), "[]"])
+    write_landing_at("logs/src/1700000000/x.gz", [with_(OK_TRACK, message_id="c")])
+    write_landing_at("logs/src/1700000000/y.ndjson", [with_(OK_TRACK, message_id="d")])
+    write_landing_at("date=2024-01-01/_SUCCESS", ["[]"])
+    write_landing_at("date=2024-01-01/.part-1.jsonl", ["[]"])
+    write_landing_at("_temporary/part-9.jsonl", ["[]"])
+
+    result = read_landing(tmp_path)
+
+    assert result.events["message_id"].tolist() == ["a", "b", "c", "d"]
+    assert list(result.quarantined.itertuples(index=False, name=None)) == [
+        ("date=2024-01-01/part-0.jsonl.gz", 2, "not_an_object")]
+
+
+def test_camel_case_wins_and_page_screen_names(tmp_path: Path) -> None:
+    write_landing(tmp_path, "a.jsonl", [
+        {"messageId": "m1", "message_id": "other", "type": "screen", "userId": "camel", "user_id": "snake",
+         "timestamp": T, "name": "Home"},
+        {"messageId": None, "message_id": "m2", "type": "page", "userId": None, "user_id": "snake", "timestamp": T},
+    ])
+
+    events = read_landing(tmp_path).events
+
+    assert events[["message_id", "type", "event", "user_id"]].values.tolist() == [
+        ["m1", "screen", "screen_viewed", "camel"], ["m2", "page", "page_viewed", "snake"]]
+
+
+# ---------------------------------------------------------------------------------------------------
+# identity
+# ---------------------------------------------------------------------------------------------------
+
+
+def seg(kind: str, mid: str, ts: str, user: str | None = None, anon: str | None = None, **extra: Any) -> dict:
+    """A camelCase Segment call."""
+    line = {"messageId": mid, "type": kind, "timestamp": ts, **extra}
+    if user:
+        line["userId"] = user
+    if anon:
+        line["anonymousId"] = anon
+    return line
+
+
+def test_identity_by_hand(tmp_path: Path) -> None:
+    write_landing(tmp_path, "1.jsonl", [
+        seg("page", "p1", "2024-01-01T10:00:00Z", anon="d1"),  # linked later by i1
+        seg("alias", "al1", "2024-01-01T11:00:00Z", user="b", previousId="a"),  # a -> b
+        seg("alias", "al2", "2024-01-01T12:00:00Z", user="c", previousId="b"),  # b -> c: chain a -> b -> c
+        seg("alias", "al3", "2024-01-01T13:00:00Z", user="a", previousId="c"),  # c -> a: resolve(a) = c, a cycle
+        seg("identify", "i2", "2024-01-01T09:00:00Z", user="u2", anon="d1"),  # earlier than i1: d1 -> u2 wins
+        seg("page", "g1", "2024-01-01T10:00:00Z", anon="ghost"),
+        seg("page", "self", "2024-01-01T10:00:00Z", user="s", anon="s"),  # a self-link is a cycle
+        seg("track", "a1", "2024-01-01T10:00:00Z", user="a", event="signed_up"),
+    ])
+    write_landing(tmp_path, "2.jsonl", [
+        seg("identify", "i1", "2024-01-02T09:00:00Z", user="u1", anon="d1"),  # later link of d1: ignored
+        seg("alias", "al4", "2024-01-02T09:00:00Z", user="u1", previousId="d1"),  # d1 already linked: ignored
+    ])
+
+    result = read_landing(tmp_path)
+
+    assert result.links == {"d1": "u2", "a": "b", "b": "c"}
+    persons = dict(zip(result.events["message_id"], result.events["user_id"], strict=True))
+    assert persons == {"p1": "u2", "al1": "c", "al2": "c", "al3": "c", "i2": "u2", "g1": None, "self": "s",
+                       "a1": "c", "i1": "u1", "al4": "u1"}
+    dau = daily_active_users(result.events)  # Jan 1: u2 (p1), s; ghost is nobody; a1 counts for c
+    assert dau["dau"].tolist() == [3]
+
+
+def test_anonymous_id_used_as_a_user_id_somewhere_names_that_person(tmp_path: Path) -> None:
+    write_landing(tmp_path, "1.jsonl", [
+        seg("page", "p1", "2024-01-01T10:00:00Z", anon="kim"),
+        seg("page", "p2", "2024-01-05T10:00:00Z", user="kim"),
+        seg("page", "p3", "2024-01-05T10:00:00Z", anon="nobody-ever"),
+    ])
+
+    events = read_landing(tmp_path).events
+
+    assert events["user_id"].tolist() == ["kim", "kim", None]
 
 
 def test_duplicates_first_valid_copy_wins_even_across_files(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ feature_uses as (
         user_id,
         feature
     from core.fact_events
-    where event_type = 'track' and event_name = 'feature_used'
+    where event_type = 'track' and event_name = 'feature_used' and user_id is not null
 ),
 
--- the denominator: everyone with at least one valid track event
+-- the denominator: every person ever active (a track, page or screen event); uses by nobody count nowhere
 active_users as (
     select count(distinct user_id) as active_users
     from core.fact_daily_user_activity

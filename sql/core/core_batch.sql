@@ -1,4 +1,4 @@
--- grain: one row per staged event not yet in core
+-- grain: one row per staged event not yet in core (ids as sent: the person is resolved in fact_events)
 -- temp table: the runner creates it for this run's transaction
 with
 
@@ -16,7 +16,10 @@ final as (
     select
         staged.staged_seq,
         staged.message_id,
-        staged.user_id,
+        staged.user_id as sent_user_id,
+        staged.anonymous_id,
+        staged.previous_id,
+        staged.group_id,
         staged.event_type,
         staged.event_name,
         staged.event_at,
@@ -34,6 +37,7 @@ final as (
         end as mrr_cents,
         staged.properties,
         staged.traits,
+        staged.context,
         staged.file_id,
         staged.line_no
     from staged

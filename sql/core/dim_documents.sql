@@ -3,15 +3,17 @@ insert into core.dim_documents (document_id, first_user_id, first_event_at, last
 
 with
 
+-- this run's new document events of persons (events of nobody name no first user)
 document_events as (
     select
-        document_id,
-        user_id,
-        event_at,
-        file_id,
-        line_no
-    from core_batch
-    where document_id is not null
+        events.document_id,
+        events.user_id,
+        events.event_at,
+        events.file_id,
+        events.line_no
+    from core.fact_events as events
+    inner join core_batch on events.message_id = core_batch.message_id
+    where events.document_id is not null and events.user_id is not null
 ),
 
 firsts as (

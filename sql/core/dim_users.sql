@@ -1,4 +1,13 @@
--- grain: one row per user; merges this run's events into what core already knows
+-- grain: one row per person; merges this run's events (new or re-attributed) into what core already knows
+-- A person who lost events to another (a late link re-attributed them) is rebuilt from all their events.
+delete from core.dim_users as users
+using (
+    select distinct previous_user_id as user_id
+    from core_changes
+    where previous_user_id is not null
+) as lost
+where users.user_id = lost.user_id;
+
 insert into core.dim_users (
     user_id, signup_at, signup_date, acquisition_channel, first_seen_at, last_seen_at,
     company, country, email_domain, traits_updated_at, first_platform
@@ -6,8 +15,51 @@ insert into core.dim_users (
 
 with
 
+lost as (
+    select distinct previous_user_id as user_id
+    from core_changes
+    where previous_user_id is not null
+),
+
+-- this run's events of persons who only gained events: merged into their row below
+gained as (
+    select changes.message_id
+    from core_changes as changes
+    where
+        changes.user_id is not null
+        and not exists (
+            select 1 from lost
+            where lost.user_id = changes.user_id
+        )
+),
+
+rebuilt as (
+    select events.message_id
+    from core.fact_events as events
+    inner join lost on events.user_id = lost.user_id
+),
+
+source_events as (
+    select message_id from gained
+    union all
+    select message_id from rebuilt
+),
+
 batch as (
-    select * from core_batch
+    select
+        events.user_id,
+        events.event_type,
+        events.event_name,
+        events.event_at,
+        events.platform,
+        events.properties,
+        events.file_id,
+        events.line_no,
+        staged.traits,
+        staged.context
+    from source_events
+    inner join core.fact_events as events on source_events.message_id = events.message_id
+    inner join staging.events as staged on source_events.message_id = staged.message_id
 ),
 
 seen as (
@@ -19,12 +71,12 @@ seen as (
     group by user_id
 ),
 
--- the earliest signed_up defines the signup (and its acquisition channel)
+-- the earliest signed_up defines the signup (and its acquisition channel: properties.channel, else the campaign)
 signups as (
     select distinct on (user_id)
         user_id,
         event_at as signup_at,
-        properties ->> 'channel' as acquisition_channel
+        coalesce(properties ->> 'channel', context -> 'campaign' ->> 'source') as acquisition_channel
     from batch
     where event_type = 'track' and event_name = 'signed_up'
     order by user_id asc, event_at asc, file_id asc, line_no asc

@@ -1,12 +1,27 @@
--- grain: one row per subscription_started, subscription_changed or subscription_cancelled event
+-- grain: one row per subscription_started, subscription_changed or subscription_cancelled event of a person
+-- Events a late link re-attributed are written again with their new person (or dropped: nobody).
+delete from core.fact_subscription_events as subscriptions
+using core_reattributed
+where subscriptions.message_id = core_reattributed.message_id;
+
 insert into core.fact_subscription_events (
     message_id, user_id, event_name, event_at, plan, billing_period, mrr_cents, file_id, line_no
 )
 
 with
 
-batch as (
-    select * from core_batch
+changes as (
+    select message_id from core_changes
+),
+
+subscription_events as (
+    select events.*
+    from core.fact_events as events
+    inner join changes on events.message_id = changes.message_id
+    where
+        events.event_type = 'track'
+        and events.event_name in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+        and events.user_id is not null
 ),
 
 final as (
@@ -15,13 +30,12 @@ final as (
         user_id,
         event_name,
         event_at,
-        plan,
-        billing_period,
-        mrr_cents,
+        properties ->> 'plan' as plan,
+        properties ->> 'billing_period' as billing_period,
+        (properties ->> 'mrr_cents')::bigint as mrr_cents,
         file_id,
         line_no
-    from batch
-    where mrr_cents is not null
+    from subscription_events
 )
 
 select * from final

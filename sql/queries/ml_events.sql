@@ -1,7 +1,24 @@
--- grain: one row per valid track event from %(since)s on, plus every earlier signup (tenure stays right)
+-- grain: one row per activity event (track, page, screen) of a person from %(since)s on, plus every
+-- earlier signup (so tenure stays right); events attributed to nobody are no one's behaviour
 with
 
-track_events as (
+person_events as (
+    select
+        user_id,
+        event_at,
+        received_at,
+        event_name,
+        platform,
+        feature,
+        document_id,
+        message_id,
+        event_type,
+        event_date
+    from core.fact_events
+    where user_id is not null
+),
+
+final as (
     select
         user_id,
         event_at,
@@ -11,11 +28,11 @@ track_events as (
         feature,
         document_id,
         message_id
-    from core.fact_events
+    from person_events
     where
-        event_type = 'track'
-        and (event_date >= %(since)s or event_name = 'signed_up')
+        (event_type in ('track', 'page', 'screen') and event_date >= %(since)s)
+        or (event_type = 'track' and event_name = 'signed_up' and event_date < %(since)s)
 )
 
-select * from track_events
+select * from final
 order by user_id, event_at, message_id

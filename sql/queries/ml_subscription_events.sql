@@ -1,4 +1,5 @@
--- grain: one row per subscription event (mrr_cents = the person's MRR after it), in order per person
+-- grain: one row per subscription event (mrr_cents = the person's MRR after it), in order per person;
+-- equal timestamps in load order, the tie-break of every MRR definition (core.fact_mrr_monthly)
 with
 
 subscription_events as (
@@ -9,9 +10,23 @@ subscription_events as (
         plan,
         billing_period,
         mrr_cents,
-        message_id
+        file_id,
+        line_no
     from core.fact_subscription_events
+),
+
+final as (
+    select
+        user_id,
+        event_at,
+        event_name,
+        plan,
+        billing_period,
+        mrr_cents,
+        file_id,
+        line_no
+    from subscription_events
 )
 
-select * from subscription_events
-order by user_id, event_at, message_id
+select * from final
+order by user_id, event_at, file_id, line_no

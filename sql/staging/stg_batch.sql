@@ -16,7 +16,7 @@ loaded_lines as (
     inner join new_files on e.file_id = new_files.file_id
 ),
 
--- lines that were not even JSON text were kept by the loader with the parser's reason
+-- lines that were not even JSON text (or not UTF-8) were kept by the loader with the parser's reason
 rejected_lines as (
     select
         r.file_id,
@@ -33,54 +33,97 @@ all_lines as (
     select * from rejected_lines
 ),
 
+-- each field in Segment's camelCase or in snake_case; camelCase wins when both are present (JSON null = absent)
+fields as (
+    select
+        file_id,
+        line_no,
+        payload,
+        load_error,
+        jsonb_typeof(payload) = 'object' as is_object,
+        coalesce(nullif(payload -> 'messageId', 'null'), payload -> 'message_id') as message_id_json,
+        payload -> 'type' as type_json,
+        payload -> 'event' as event_json,
+        coalesce(nullif(payload -> 'userId', 'null'), payload -> 'user_id') as user_id_json,
+        coalesce(nullif(payload -> 'anonymousId', 'null'), payload -> 'anonymous_id') as anonymous_id_json,
+        coalesce(nullif(payload -> 'previousId', 'null'), payload -> 'previous_id') as previous_id_json,
+        coalesce(nullif(payload -> 'groupId', 'null'), payload -> 'group_id') as group_id_json,
+        payload -> 'timestamp' as timestamp_json,
+        coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json
+    from all_lines
+),
+
+-- ids count only as non-empty strings
+ids as (
+    select
+        *,
+        case
+            when jsonb_typeof(message_id_json) = 'string' and message_id_json #>> '{}' <> ''
+                then message_id_json #>> '{}'
+        end as message_id,
+        case when jsonb_typeof(user_id_json) = 'string' and user_id_json #>> '{}' <> '' then user_id_json #>> '{}' end
+            as user_id,
+        case
+            when jsonb_typeof(anonymous_id_json) = 'string' and anonymous_id_json #>> '{}' <> ''
+                then anonymous_id_json #>> '{}'
+        end as anonymous_id,
+        case
+            when jsonb_typeof(previous_id_json) = 'string' and previous_id_json #>> '{}' <> ''
+                then previous_id_json #>> '{}'
+        end as previous_id,
+        case
+            when jsonb_typeof(group_id_json) = 'string' and group_id_json #>> '{}' <> ''
+                then group_id_json #>> '{}'
+        end as group_id,
+        case when jsonb_typeof(type_json) = 'string' then type_json #>> '{}' end as call_type
+    from fields
+),
+
 -- the first rule a line breaks (in this order) is its quarantine reason; materialized so that the
 -- reason is computed once per line, not once per reference below
 checked as materialized (
     select
         *,
         case
+            when payload is null and load_error like 'not valid UTF-8%' then 'invalid_utf8'
             when payload is null then 'invalid_json'
-            when jsonb_typeof(payload) <> 'object' then 'not_an_object'
+            when not is_object then 'not_an_object'
+            when message_id is null then 'missing_message_id'
+            when coalesce(jsonb_typeof(type_json), 'null') = 'null' then 'missing_type'
             when
-                coalesce(jsonb_typeof(payload -> 'message_id'), 'null') <> 'string'
-                or payload ->> 'message_id' = ''
-                then 'missing_message_id'
-            when coalesce(jsonb_typeof(payload -> 'type'), 'null') = 'null' then 'missing_type'
-            when
-                jsonb_typeof(payload -> 'type') <> 'string'
-                or payload ->> 'type' not in ('track', 'identify')
+                call_type is null
+                or call_type not in ('track', 'identify', 'page', 'screen', 'group', 'alias')
                 then 'unknown_type'
+            when user_id is null and anonymous_id is null then 'missing_user_id'
+            when coalesce(jsonb_typeof(timestamp_json), 'null') = 'null' then 'missing_timestamp'
             when
-                coalesce(jsonb_typeof(payload -> 'user_id'), 'null') <> 'string'
-                or payload ->> 'user_id' = ''
-                then 'missing_user_id'
-            when coalesce(jsonb_typeof(payload -> 'timestamp'), 'null') = 'null' then 'missing_timestamp'
-            when
-                jsonb_typeof(payload -> 'timestamp') <> 'string'
-                or not staging.is_valid_timestamptz(payload ->> 'timestamp')
+                jsonb_typeof(timestamp_json) <> 'string'
+                or not staging.is_valid_timestamptz(timestamp_json #>> '{}')
                 then 'invalid_timestamp'
             when
-                payload ->> 'type' = 'track'
-                and (coalesce(jsonb_typeof(payload -> 'event'), 'null') <> 'string' or payload ->> 'event' = '')
+                call_type = 'track'
+                and (coalesce(jsonb_typeof(event_json), 'null') <> 'string' or event_json #>> '{}' = '')
                 then 'missing_event'
+            when call_type = 'alias' and (user_id is null or previous_id is null) then 'incomplete_alias'
+            when call_type = 'group' and group_id is null then 'missing_group_id'
             when
-                payload ->> 'type' = 'track'
-                and payload ->> 'event' in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                call_type = 'track'
+                and event_json #>> '{}' in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
                 and (
                     coalesce(jsonb_typeof(payload -> 'properties' -> 'mrr_cents'), 'null') <> 'number'
                     or payload -> 'properties' ->> 'mrr_cents' !~ '^\d{1,15}$'
                 )
                 then 'invalid_mrr_cents'
             when
-                payload ->> 'type' = 'track'
-                and payload ->> 'event' = 'feature_used'
+                call_type = 'track'
+                and event_json #>> '{}' = 'feature_used'
                 and (
                     coalesce(jsonb_typeof(payload -> 'properties' -> 'feature'), 'null') <> 'string'
                     or payload -> 'properties' ->> 'feature' = ''
                 )
                 then 'missing_feature'
         end as reason
-    from all_lines
+    from ids
 ),
 
 final as (
@@ -90,18 +133,30 @@ final as (
         reason,
         load_error as detail,
         payload,
-        case when jsonb_typeof(payload) = 'object' then payload ->> 'message_id' end as message_id,
-        case when reason is null then payload ->> 'type' end as event_type,
-        case when reason is null and payload ->> 'type' = 'track' then payload ->> 'event' end as event_name,
-        case when reason is null then payload ->> 'user_id' end as user_id,
-        case when reason is null then (payload ->> 'timestamp')::timestamptz end as event_at,
+        case when is_object then coalesce(message_id, message_id_json #>> '{}') end as message_id,
+        case when reason is null then call_type end as event_type,
+        case
+            when reason is not null then null
+            when call_type = 'track' then event_json #>> '{}'
+            when call_type = 'page' then 'page_viewed'
+            when call_type = 'screen' then 'screen_viewed'
+        end as event_name,
+        case when reason is null then user_id end as user_id,
+        case when reason is null then anonymous_id end as anonymous_id,
+        case when reason is null and call_type = 'alias' then previous_id end as previous_id,
+        case when reason is null and call_type = 'group' then group_id end as group_id,
+        case
+            when reason is null and call_type in ('page', 'screen') and jsonb_typeof(payload -> 'name') = 'string'
+                then payload ->> 'name'
+        end as page_name,
+        case when reason is null then (timestamp_json #>> '{}')::timestamptz end as event_at,
         -- received_at is optional: an unusable value is dropped, not a reason to quarantine
         case
             when
                 reason is null
-                and jsonb_typeof(payload -> 'received_at') = 'string'
-                and staging.is_valid_timestamptz(payload ->> 'received_at')
-                then (payload ->> 'received_at')::timestamptz
+                and jsonb_typeof(received_at_json) = 'string'
+                and staging.is_valid_timestamptz(received_at_json #>> '{}')
+                then (received_at_json #>> '{}')::timestamptz
         end as received_at
     from checked
 )

@@ -1,4 +1,4 @@
--- every session's event count equals the track events carrying its session_id
+-- every session's event count equals the activity events of persons carrying its session_id
 with
 
 from_events as (
@@ -6,7 +6,7 @@ from_events as (
         session_id,
         count(*) as track_events
     from core.fact_events
-    where event_type = 'track' and session_id is not null
+    where event_type in ('track', 'page', 'screen') and user_id is not null and session_id is not null
     group by session_id
 ),
 

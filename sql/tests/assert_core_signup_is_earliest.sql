@@ -1,4 +1,4 @@
--- a user's signup is the UTC date of their earliest valid signed_up event
+-- a person's signup is the UTC date of their earliest valid signed_up event
 with
 
 earliest as (
@@ -6,7 +6,7 @@ earliest as (
         user_id,
         min(event_at) as signup_at
     from core.fact_events
-    where event_type = 'track' and event_name = 'signed_up'
+    where event_type = 'track' and event_name = 'signed_up' and user_id is not null
     group by user_id
 ),
 

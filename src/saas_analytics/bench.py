@@ -24,8 +24,8 @@ BENCH_DB = "saas_bench"
 def build_day_file(path: Path, events: int, malformed_every: int = 0) -> int:
     """Write one landing file of `events` realistic lines (simulated events, repeated with new ids)."""
     with tempfile.TemporaryDirectory() as tmp:
-        simulate(SimulationConfig(days=14, users=600, seed=1, malformed_rate=0, duplicate_rate=0, late_rate=0),
-                 Path(tmp))
+        simulate(SimulationConfig(days=14, users=600, seed=1, malformed_rate=0, duplicate_rate=0, late_rate=0,
+                                  fmt="snake"), Path(tmp))
         templates = []
         for day_file in sorted(Path(tmp).glob("*.gz")):
             with gzip.open(day_file, "rt") as fh:

@@ -103,9 +103,11 @@ def warehouse_migrate() -> None:
 @click.option("--late-rate", default=0.02, show_default=True, help="Share of events landing days late.")
 @click.option("--incident", "incidents", multiple=True, metavar="KIND@YYYY-MM-DD",
               help="Plant an incident: outage@DATE or signup_spike@DATE (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["segment", "snake"]), default="segment", show_default=True,
+              help="segment: camelCase Segment calls in date=YYYY-MM-DD/ folders; snake: the original flat files.")
 @click.option("--landing-dir", type=click.Path(path_type=Path), help="Default: LANDING_DIR.")
 def simulate(days: int, users: int, start, seed: int, malformed_rate: float, duplicate_rate: float,
-             late_rate: float, incidents: tuple[str, ...], landing_dir: Path | None) -> None:
+             late_rate: float, incidents: tuple[str, ...], fmt: str, landing_dir: Path | None) -> None:
     """Write simulated product events as one gzip JSON Lines file per UTC day."""
     from saas_analytics.simulator import Incident, SimulationConfig
     from saas_analytics.simulator import simulate as run_simulation
@@ -120,7 +122,8 @@ def simulate(days: int, users: int, start, seed: int, malformed_rate: float, dup
     landing_dir = landing_dir or get_settings().landing_dir
     landing_dir.mkdir(parents=True, exist_ok=True)
     config = SimulationConfig(start=start.date(), days=days, users=users, seed=seed, incidents=tuple(planted),
-                              malformed_rate=malformed_rate, duplicate_rate=duplicate_rate, late_rate=late_rate)
+                              malformed_rate=malformed_rate, duplicate_rate=duplicate_rate, late_rate=late_rate,
+                              fmt=fmt)
     click.echo(f"simulate: {days} days from {config.start}, ~{users:,} signups, seed {seed} → {landing_dir}"
                + "".join(f", {i.kind} on {i.day}" for i in planted))
     summary = run_simulation(config, landing_dir, progress=lambda line: click.echo(f"  {line}"))

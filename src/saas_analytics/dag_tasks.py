@@ -30,7 +30,7 @@ COLUMN_CHECKS: dict[str, dict[str, Any]] = {
         "table": "core.fact_events",
         "column_mapping": {
             "message_id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}},
-            "user_id": {"null_check": {"equal_to": 0}},
+            "event_type": {"null_check": {"equal_to": 0}},  # user_id (the person) is null for nobody's events
             "event_at": {"null_check": {"equal_to": 0}},
         },
     },
@@ -42,7 +42,8 @@ TABLE_CHECKS: dict[str, dict[str, Any]] = {
         "table": "core.fact_daily_user_activity right join (select 1) as nonempty on true",
         "checks": {
             "positive_counts": {
-                "check_statement": "user_id is null or (track_events > 0 and feature_uses <= track_events)"},
+                "check_statement": "user_id is null or (activity_events > 0 and track_events <= activity_events"
+                                   " and feature_uses <= track_events)"},
             "first_before_last": {"check_statement": "user_id is null or first_event_at <= last_event_at"},
         },
     },

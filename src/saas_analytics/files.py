@@ -61,7 +61,9 @@ def list_files(conninfo: str, landing_dir: Path) -> list[dict]:
             "select file_name, sha256, lines_read, loaded_at from raw.load_files").fetchall()}
         quarantined = dict(conn.execute(
             "select file_name, reason from raw.quarantined_files where status = 'quarantined'").fetchall())
-    on_disk = {p.name: p for p in loader.landing_files(landing_dir)} if Path(landing_dir).is_dir() else {}
+    landing_dir = Path(landing_dir)
+    on_disk = ({loader.relative_name(landing_dir, p): p for p in loader.landing_files(landing_dir)}
+               if landing_dir.is_dir() else {})
     out = []
     for name in sorted(set(loaded) | set(on_disk) | set(quarantined)):
         row = loaded.get(name)
@@ -103,15 +105,15 @@ def show(conninfo: str, name: str) -> dict:
     return info
 
 
-def _reload_raw(conn: psycopg.Connection, file_id: int, path: Path, batch_id: int) -> tuple[str, int]:
+def _reload_raw(conn: psycopg.Connection, file_id: int, path: Path, name: str, batch_id: int) -> tuple[str, int]:
     """Replace a registered file's raw rows with the file's current content, keeping its file_id (its place)."""
     sha256 = loader.file_sha256(path)
     conn.execute("delete from raw.rejected_lines where file_id = %s", [file_id])
     conn.execute("delete from raw.events where file_id = %s", [file_id])
     conn.execute("update raw.load_files set file_name = file_name || ' (being replaced)' where file_id = %s",
                  [file_id])
-    result = loader.load_file(conn, path, sha256, batch_id)
-    new_id = conn.execute("select file_id from raw.load_files where file_name = %s", [path.name]).fetchone()[0]
+    result = loader.load_file(conn, path, sha256, batch_id, name)
+    new_id = conn.execute("select file_id from raw.load_files where file_name = %s", [name]).fetchone()[0]
     conn.execute("update raw.events set file_id = %s where file_id = %s", [file_id, new_id])
     conn.execute("update raw.rejected_lines set file_id = %s where file_id = %s", [file_id, new_id])
     new = conn.execute("delete from raw.load_files where file_id = %s returning file_name, sha256, size_bytes,"
@@ -147,7 +149,7 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
             batch_id = conn.execute("insert into raw.load_batches (run_id, files_seen) values (%s, 1)"
                                     " returning batch_id", [f"files replace by {by or actor()}"]).fetchone()[0]
             # staging still holds the old content's rows: withdrawn_messages reads them and the new raw rows
-            new_sha, new_lines = _reload_raw(conn, file_id, path, batch_id)
+            new_sha, new_lines = _reload_raw(conn, file_id, path, name, batch_id)
             conn.execute("update raw.load_batches set finished_at = clock_timestamp(), files_loaded = 1"
                          " where batch_id = %s", [batch_id])
             say(f"{name}: new content loaded into raw ({new_lines:,} lines)")

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 import zlib
@@ -21,7 +22,13 @@ from saas_analytics.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
-LANDING_PATTERNS = ("*.jsonl.gz", "*.jsonl")
+# Contract 1: .jsonl / .ndjson / .json, each optionally + .gz, or a bare .gz; names starting with . or _ ignored.
+LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json", ".gz")
+IGNORED_PREFIXES = (".", "_")
+UTF8_BOM = b"\xef\xbb\xbf"
+# a \u0000 escape (not itself escaped): jsonb cannot store NUL, so it becomes U+FFFD and the event is kept
+NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+HAS_NUL_ESCAPE = re.compile(rb"\\u0000").search  # 2-3x faster than `in` on JSON text (frequent zeros)
 BLOCK_BYTES = 4 << 20
 # COPY in CSV mode with delimiter and quote set to bytes that valid JSON text never contains raw:
 # each line then arrives as one untouched field, with no escaping work per character.
@@ -88,10 +95,24 @@ class LoadReport:
         return sum(f.lines_rejected for f in self.files)
 
 
+def is_landing_name(name: str) -> bool:
+    """True for a file name Contract 1 loads (e.g. `part-0001.jsonl.gz`, `1712345.gz`; not `_SUCCESS`)."""
+    return not name.startswith(IGNORED_PREFIXES) and name.endswith(LANDING_SUFFIXES)
+
+
+def relative_name(landing_dir: Path, path: Path) -> str:
+    """A landing file's identity: its path relative to LANDING_DIR, with `/` separators."""
+    return path.relative_to(landing_dir).as_posix()
+
+
 def landing_files(landing_dir: Path) -> list[Path]:
-    """Every landing file, in load order (by file name, which starts with the UTC day)."""
-    found = {p for pattern in LANDING_PATTERNS for p in Path(landing_dir).glob(pattern) if p.is_file()}
-    return sorted(found, key=lambda p: p.name)
+    """Every landing file at any depth (folders starting with . or _ skipped), in load order: by relative path."""
+    landing_dir = Path(landing_dir)
+    found = []
+    for folder, subfolders, names in os.walk(landing_dir):
+        subfolders[:] = [d for d in subfolders if not d.startswith(IGNORED_PREFIXES)]
+        found += [Path(folder) / name for name in names if is_landing_name(name)]
+    return sorted((p for p in found if p.is_file()), key=lambda p: relative_name(landing_dir, p))
 
 
 def file_sha256(path: Path) -> str:
@@ -108,19 +129,38 @@ def _open_text(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 
+def _normalise(lines: list[bytes], has_cr: bool, has_nul: bool) -> list[bytes]:
+    """Drop the \\r of \\r\\n line ends and turn \\u0000 escapes into \\ufffd (only in blocks that have them)."""
+    if has_cr:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    if has_nul:
+        lines = [NUL_ESCAPE.sub(rb"\1\\ufffd", line) if b"\\u0000" in line else line for line in lines]
+    return lines
+
+
 def iter_line_blocks(path: Path) -> Iterator[list[bytes]]:
-    """Yield the file's lines (without newline) in blocks of a few MB."""
+    """Yield the file's lines (without line end, every line numbered, blank ones too) in blocks of a few MB."""
     with _open_text(path) as fh:
         tail = b""
+        first = True
         while True:
             chunk = fh.read(BLOCK_BYTES)
+            if first and chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM):]  # a byte-order mark at the start of the file is not data
+            first = False
             if not chunk:
                 break
-            lines = (tail + chunk).split(b"\n")
+            data = tail + chunk
+            lines = data.split(b"\n")
             tail = lines.pop()
-            yield lines
+            yield _normalise(lines, b"\r" in data, HAS_NUL_ESCAPE(data) is not None)
         if tail:
-            yield [tail]
+            yield _normalise([tail], b"\r" in tail, HAS_NUL_ESCAPE(tail) is not None)
+
+
+def _no_constants(name: str) -> None:
+    """NaN, Infinity and -Infinity are not JSON (Python accepts them; PostgreSQL does not)."""
+    raise ValueError(f"{name} is not a JSON value (PostgreSQL jsonb rejects NaN and Infinity)")
 
 
 def json_reason(line: bytes) -> str:
@@ -129,18 +169,16 @@ def json_reason(line: bytes) -> str:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
-    if not text.strip():
-        return "empty line"
     try:
-        json.loads(text)
+        json.loads(text, parse_constant=_no_constants)
     except ValueError as exc:
         return f"invalid JSON: {exc}"
-    return "rejected by PostgreSQL jsonb input (e.g. a \\u0000 escape or an out-of-range number)"
+    return "rejected by PostgreSQL jsonb input (e.g. a lone surrogate escape such as \\ud800)"
 
 
 def _screen(line: bytes) -> bool:
-    """True when a line can go to COPY as is (UTF-8, no raw COPY control bytes, not blank)."""
-    if DELIM in line or QUOTE in line or not line.strip():
+    """True when a line can go to COPY as is (UTF-8, no raw COPY control bytes)."""
+    if DELIM in line or QUOTE in line:
         return False
     try:
         line.decode("utf-8")
@@ -153,9 +191,9 @@ def _screen(line: bytes) -> bool:
 class _Copied:
     """What `_copy_file` sent, held back, and kept aside in case COPY rejects it."""
 
-    lines_read: int = 0
+    lines_read: int = 0  # non-blank lines (blank lines are skipped and not counted)
     sent: array = field(default_factory=lambda: array("i"))  # landing line number of each COPY row
-    held: dict[int, bytes] = field(default_factory=dict)  # lines never sent (not UTF-8, control bytes, blank)
+    held: dict[int, bytes] = field(default_factory=dict)  # lines never sent (not UTF-8, control bytes)
     suspects: dict[int, bytes] = field(default_factory=dict)  # sent lines not shaped like {…}
 
 
@@ -172,9 +210,10 @@ def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool)
     on_error = ", on_error ignore, log_verbosity verbose" if not strict_json else ""
     # A writer thread sends the data while this thread gunzips and frames the next block.
     with cur.copy(COPY_SQL.format(on_error=on_error), writer=QueuedLibpqWriter(cur)) as copy:
+        line_no = 0
         for lines in iter_line_blocks(path):
-            numbers = range(out.lines_read + 1, out.lines_read + len(lines) + 1)
-            out.lines_read += len(lines)
+            numbers = range(line_no + 1, line_no + len(lines) + 1)
+            line_no += len(lines)
             block = b"\n".join(lines)
             clean = DELIM not in block and QUOTE not in block
             if clean:
@@ -182,18 +221,21 @@ def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool)
                     block.decode("utf-8")
                 except UnicodeDecodeError:
                     clean = False
-            if clean and not strict_json and all(lines):
+            if clean and not strict_json and all(lines) and _well_shaped(block, len(lines)):
                 rows = [prefix + b"%d" % n + DELIM + line for n, line in zip(numbers, lines, strict=True)]
                 out.sent.extend(numbers)
-                if not _well_shaped(block, len(lines)):
-                    out.suspects.update((n, line) for n, line in zip(numbers, lines, strict=True)
-                                        if not (line[:1] == b"{" and line.rstrip()[-1:] == b"}"))
+                out.lines_read += len(lines)
             else:
                 rows = []
                 for n, line in zip(numbers, lines, strict=True):
+                    if not line.strip():
+                        continue  # a blank line is skipped and not counted
+                    out.lines_read += 1
                     if _screen(line) and (not strict_json or _is_json(line)):
                         rows.append(prefix + b"%d" % n + DELIM + line)
                         out.sent.append(n)
+                        if not (line[:1] == b"{" and line.rstrip()[-1:] == b"}"):
+                            out.suspects[n] = line
                     else:
                         out.held[n] = line
             if rows:
@@ -202,10 +244,14 @@ def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool)
 
 
 def _is_json(line: bytes) -> bool:
-    """Python-side JSON check, used only on servers without COPY ON_ERROR (PostgreSQL < 17)."""
+    """Python-side jsonb check, used only on servers without COPY ON_ERROR (PostgreSQL < 17).
+
+    Refuses what PostgreSQL's jsonb refuses and Python accepts: NaN/Infinity and lone surrogate escapes.
+    """
     try:
-        json.loads(line)
-    except ValueError:
+        value = json.loads(line, parse_constant=_no_constants)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be encoded
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         return False
     return True
 
@@ -233,8 +279,14 @@ def _reread(path: Path, wanted: set[int]) -> dict[int, bytes]:
     return found
 
 
-def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) -> FileResult:
-    """Load one file in one transaction: registry row, COPY, rejected lines, counts — all or nothing."""
+def load_file(
+    conn: psycopg.Connection, path: Path, sha256: str, batch_id: int, name: str | None = None
+) -> FileResult:
+    """Load one file in one transaction: registry row, COPY, rejected lines, counts — all or nothing.
+
+    `name` is the file's identity in the registry: its path relative to LANDING_DIR (default: its name).
+    """
+    name = name or path.name
     started = time.perf_counter()
     notices: list[str] = []
     handler = lambda diag: notices.append(diag.message_primary or "")  # noqa: E731
@@ -246,7 +298,7 @@ def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) 
                 "insert into raw.load_files (file_name, sha256, size_bytes, batch_id, lines_read,"
                 " lines_loaded, lines_rejected, load_seconds) values (%s, %s, %s, %s, 0, 0, 0, 0)"
                 " returning file_id",
-                [path.name, sha256, path.stat().st_size, batch_id],
+                [name, sha256, path.stat().st_size, batch_id],
             ).fetchone()[0]
             result = _copy_file(cur, path, file_id, strict_json)
             lines_read, held = result.lines_read, result.held
@@ -272,26 +324,26 @@ def load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int) 
             )
     finally:
         conn.remove_notice_handler(handler)
-    return FileResult(path.name, "loaded", lines_read, lines_read - len(rejected), len(rejected), seconds)
+    return FileResult(name, "loaded", lines_read, lines_read - len(rejected), len(rejected), seconds)
 
 
-def _registry_check(conn: psycopg.Connection, path: Path, sha256: str) -> FileResult | None:
+def _registry_check(conn: psycopg.Connection, path: Path, sha256: str, name: str) -> FileResult | None:
     """None when the file is new; otherwise the skip or failure the registry dictates."""
-    row = conn.execute("select sha256 from raw.load_files where file_name = %s", [path.name]).fetchone()
+    row = conn.execute("select sha256 from raw.load_files where file_name = %s", [name]).fetchone()
     if row and row[0] == sha256:
-        return FileResult(path.name, "skipped", message="already loaded")
+        return FileResult(name, "skipped", message="already loaded")
     if row:
         return FileResult(
-            path.name, "failed",
+            name, "failed",
             message=(
                 f"{path}: a file of this name was already loaded with different content "
                 f"(sha256 {row[0][:12]}… then, {sha256[:12]}… now); quarantined. To load the new content in "
-                f"its place: `saas-analytics files replace {path.name}`; to keep the loaded one: restore the file."
+                f"its place: `saas-analytics files replace {name}`; to keep the loaded one: restore the file."
             ),
         )
     twin = conn.execute("select file_name from raw.load_files where sha256 = %s", [sha256]).fetchone()
     if twin:
-        return FileResult(path.name, "skipped", message=f"identical content already loaded as {twin[0]}")
+        return FileResult(name, "skipped", message=f"identical content already loaded as {twin[0]}")
     return None
 
 
@@ -320,7 +372,7 @@ def load_landing(
         from saas_analytics.config import get_settings
 
         settle_seconds = get_settings().landing_settle_seconds
-    files, waiting = settled_files(landing_files(landing_dir), settle_seconds)
+    files, waiting = settled_files(landing_dir, landing_files(landing_dir), settle_seconds)
     for result in waiting:
         say(f"{result.file_name}: left for the next run — {result.message}")
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -330,15 +382,17 @@ def load_landing(
             [run_id, len(files)],
         ).fetchone()[0]
         report = LoadReport(batch_id, list(waiting))
+        if not files and not waiting:
+            say(f"{landing_dir}: no landing files (*.jsonl, *.ndjson, *.json, optionally .gz, or *.gz) at any depth")
         for i, path in enumerate(files, 1):
-            result = _load_one(conn, path, batch_id)
+            result = _load_one(conn, path, batch_id, relative_name(landing_dir, path))
             report.files.append(result)
             if result.status == "loaded":
                 rate = result.lines_read / result.seconds if result.seconds else 0
-                say(f"[{i}/{len(files)}] {path.name}: {result.lines_loaded:,} lines loaded, "
+                say(f"[{i}/{len(files)}] {result.file_name}: {result.lines_loaded:,} lines loaded, "
                     f"{result.lines_rejected:,} rejected ({rate:,.0f} lines/s)")
             elif result.status == "quarantined":
-                say(f"[{i}/{len(files)}] {path.name}: QUARANTINED — {result.message}")
+                say(f"[{i}/{len(files)}] {result.file_name}: QUARANTINED — {result.message}")
         conn.execute(
             "update raw.load_batches set finished_at = clock_timestamp(), files_loaded = %s,"
             " files_skipped = %s, files_failed = %s where batch_id = %s",
@@ -355,28 +409,28 @@ def load_landing(
     return report
 
 
-def _load_one(conn: psycopg.Connection, path: Path, batch_id: int) -> FileResult:
+def _load_one(conn: psycopg.Connection, path: Path, batch_id: int, name: str) -> FileResult:
     """Check the registry, then load; a bad file is quarantined as a file, never half-loaded."""
     sha256: str | None = None
     try:
         sha256 = file_sha256(path)
-        verdict = _registry_check(conn, path, sha256)
+        verdict = _registry_check(conn, path, sha256, name)
         if verdict is None:
-            verdict = load_file(conn, path, sha256, batch_id)
+            verdict = load_file(conn, path, sha256, batch_id, name)
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        verdict = FileResult(path.name, "failed", message=f"{path}: cannot read ({exc}); land a complete copy "
-                             f"and run `saas-analytics files replace {path.name}` (or remove it)")
+        verdict = FileResult(name, "failed", message=f"{path}: cannot read ({exc}); land a complete copy "
+                             f"and run `saas-analytics files replace {name}` (or remove it)")
     if verdict.status == "failed":
-        return quarantine_file(conn, path, sha256, verdict.message, batch_id)
+        return quarantine_file(conn, path, name, sha256, verdict.message, batch_id)
     if verdict.status in ("loaded", "skipped"):
-        resolve_quarantine(conn, path.name, "loaded" if verdict.status == "loaded" else "restored")
+        resolve_quarantine(conn, name, "loaded" if verdict.status == "loaded" else "restored")
     return verdict
 
 
 # --- landing-file lifecycle: settle, quarantine, resolve ------------------------------------------
 
 
-def settled_files(files: list[Path], settle_seconds: float, now: float | None = None
+def settled_files(landing_dir: Path, files: list[Path], settle_seconds: float, now: float | None = None
                   ) -> tuple[list[Path], list[FileResult]]:
     """Split files into those ready to load and those left for the next run (too young, or empty)."""
     now = time.time() if now is None else now
@@ -387,9 +441,9 @@ def settled_files(files: list[Path], settle_seconds: float, now: float | None = 
         except FileNotFoundError:  # removed while we looked
             continue
         if st.st_size == 0:
-            waiting.append(FileResult(path.name, "waiting", message="empty (0 bytes): still being written?"))
+            waiting.append(FileResult(relative_name(landing_dir, path), "waiting", message="empty (0 bytes): still being written?"))
         elif now - st.st_mtime < settle_seconds:
-            waiting.append(FileResult(path.name, "waiting", message=(
+            waiting.append(FileResult(relative_name(landing_dir, path), "waiting", message=(
                 f"modified {max(now - st.st_mtime, 0):.0f}s ago, settles after {settle_seconds:.0f}s "
                 "(LANDING_SETTLE_SECONDS)")))
         else:
@@ -397,7 +451,7 @@ def settled_files(files: list[Path], settle_seconds: float, now: float | None = 
     return ready, waiting
 
 
-def quarantine_file(conn: psycopg.Connection, path: Path, sha256: str | None, reason: str,
+def quarantine_file(conn: psycopg.Connection, path: Path, name: str, sha256: str | None, reason: str,
                     batch_id: int) -> FileResult:
     """Set a landing file aside as a whole: one open raw.quarantined_files row per file name.
 
@@ -407,7 +461,7 @@ def quarantine_file(conn: psycopg.Connection, path: Path, sha256: str | None, re
     size = path.stat().st_size if path.exists() else None
     with conn.transaction():
         row = conn.execute("select quarantine_id, sha256 from raw.quarantined_files"
-                           " where file_name = %s and status = 'quarantined' for update", [path.name]).fetchone()
+                           " where file_name = %s and status = 'quarantined' for update", [name]).fetchone()
         if row and row[1] == sha256:
             conn.execute("update raw.quarantined_files set last_seen_at = clock_timestamp() where quarantine_id = %s",
                          [row[0]])
@@ -418,12 +472,12 @@ def quarantine_file(conn: psycopg.Connection, path: Path, sha256: str | None, re
                              [sha256, size, reason, row[0]])
             else:
                 conn.execute("insert into raw.quarantined_files (file_name, sha256, size_bytes, reason, first_batch_id)"
-                             " values (%s, %s, %s, %s, %s)", [path.name, sha256, size, reason, batch_id])
+                             " values (%s, %s, %s, %s, %s)", [name, sha256, size, reason, batch_id])
             conn.execute(
                 "insert into raw.load_failures (batch_id, file_name, sha256, reason) values (%s, %s, %s, %s)",
-                [batch_id, path.name, sha256, reason],
+                [batch_id, name, sha256, reason],
             )
-    return FileResult(path.name, "quarantined", message=reason)
+    return FileResult(name, "quarantined", message=reason)
 
 
 def resolve_quarantine(conn: psycopg.Connection, file_name: str, resolution: str) -> int:

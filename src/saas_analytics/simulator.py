@@ -1,7 +1,12 @@
 """Seeded, Faker-based simulator of a SaaS product's Segment-style event stream (DESIGN.md, Contract 1).
 
-`simulate()` writes one gzip JSON Lines file per UTC day, `events_YYYY-MM-DD.jsonl.gz`, into the
-landing folder. The product is a collaborative document tool: signups grow with weekly seasonality,
+`simulate()` writes one gzip JSON Lines file per UTC day into the landing folder: by default Segment
+calls in camelCase (track, page, screen, identify, group, alias; anonymous visits before signup,
+stitched by an identify at signup or one that comes days later) in Hive folders
+`date=YYYY-MM-DD/events.jsonl.gz`; with `fmt="snake"` the original snake_case track/identify stream
+in flat `events_YYYY-MM-DD.jsonl.gz` files. Paid plans are charged each period (`payment_succeeded` /
+`payment_failed` with `amount_cents`); a charge that fails every retry cancels the plan with
+`reason = payment_failed`. The product is a collaborative document tool: signups grow with weekly seasonality,
 engagement decays with tenure and fades for two to four weeks before a user stops or cancels,
 trials convert (or not) into monthly or annual plans that later change, cancel and reactivate.
 On purpose, a small share of lines is malformed, duplicated (identical line re-sent) or late.
@@ -119,15 +124,33 @@ LATE_DAY_WEIGHTS = np.array([0.45, 0.25, 0.15, 0.10, 0.05])  # late by 1..5 days
 ENGAGEMENT_EVENTS = ("session_started", "page_viewed", "feature_used", "document_created",
                      "document_edited", "document_shared", "invited_teammate")
 SERVER_EVENTS = ("signed_up", "subscription_started", "subscription_changed", "subscription_cancelled",
-                 "identify")
+                 "payment_succeeded", "payment_failed", "identify", "group", "alias", "anonymous_page")
 EVENT_NAMES = ENGAGEMENT_EVENTS + SERVER_EVENTS
 IDENTIFY = EVENT_NAMES.index("identify")
+GROUP, ALIAS, ANONYMOUS_PAGE = (EVENT_NAMES.index(k) for k in ("group", "alias", "anonymous_page"))
+FORMATS = ("segment", "snake")
+
+# billing: a charge per paid period; a failed charge is retried (dunning), and after the last failed
+# retry the subscription is cancelled with reason payment_failed (involuntary churn)
+PAYMENT_FAILURE_RATE = 0.08
+RETRY_DAYS = (3.0, 7.0)
+RETRY_SUCCESS = 0.4
+# identity (segment format): anonymous visits before signup, stitched at signup or by a later identify
+PRE_SIGNUP_VISIT_SHARE = 0.4
+LATE_STITCH_SHARE = 0.25
+ALIAS_SHARE = 0.03
+ANONYMOUS_VISITORS_PER_USER = 0.3
+PAGE_NAMES = {"/home": "Home", "/documents": "Documents", "/documents/recent": "Recent documents",
+              "/templates": "Templates", "/search": "Search", "/settings": "Settings", "/team": "Team",
+              "/billing": "Billing", "/integrations": "Integrations", "/help": "Help", "/pricing": "Pricing",
+              "/": "Landing", "/blog": "Blog", "/signup": "Sign up"}
+MARKETING_PAGES = ("/", "/pricing", "/blog", "/signup")
 (SESSION, PAGE, FEATURE, DOC_CREATED, DOC_EDITED, DOC_SHARED, INVITED) = range(len(ENGAGEMENT_EVENTS))
 
 MALFORMED_KINDS = ("truncated", "invalid_json", "array", "string", "no_message_id", "no_user_id",
                    "no_timestamp", "bad_timestamp", "unknown_type", "track_without_event")
 BAD_TIMESTAMPS = ("yesterday", "2026-13-45T00:00:00Z", "2026-02-30T10:00:00Z", "31/06/2026 25:61", "soon")
-UNKNOWN_TYPES = ("page", "screen", "alias", "group")
+UNKNOWN_TYPES = ("pageview", "Track", "event", "screen_view")
 
 
 @dataclass(frozen=True)
@@ -150,6 +173,9 @@ class SimulationConfig:
     duplicate_rate: float = 0.01
     late_rate: float = 0.02
     incidents: tuple[Incident, ...] = ()
+    # "segment": camelCase Segment calls (page/screen/identify/group/alias, anonymous ids) in Hive folders
+    # date=YYYY-MM-DD/events.jsonl.gz; "snake": the original snake_case track/identify stream, flat daily files
+    fmt: str = "segment"
 
 
 @dataclass(frozen=True)
@@ -215,6 +241,8 @@ def _validate(config: SimulationConfig) -> None:
         raise ValueError("days must be at least 1")
     if config.users < 0:
         raise ValueError("users must not be negative")
+    if config.fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {config.fmt!r}")
     for name in ("malformed_rate", "duplicate_rate", "late_rate"):
         if not 0.0 <= getattr(config, name) < 1.0:
             raise ValueError(f"{name} must be in [0, 1)")
@@ -436,7 +464,61 @@ def _plan_user(rng: np.random.Generator, users: _Users, i: int, horizon: float) 
     life = _UserPlan(stop=stop, plans=plans)
     if paid_at is not None and paid_at < horizon:
         _subscribe(rng, life, paid_at, horizon, e, team)
+        _charge(rng, life, horizon)
     return life
+
+
+def _paid_spans(billing: list[tuple[float, str, dict[str, Any]]], horizon: float
+                ) -> list[tuple[float, float, dict[str, Any]]]:
+    """(start, end, subscription properties) of each stretch with one paid plan, from the billing history."""
+    spans = []
+    for k, (t, name, props) in enumerate(billing):
+        if name in ("subscription_started", "subscription_changed"):
+            end = billing[k + 1][0] if k + 1 < len(billing) else horizon
+            spans.append((t, min(end, horizon), props))
+    return spans
+
+
+def _charge(rng: np.random.Generator, life: _UserPlan, horizon: float) -> None:
+    """Add a payment per billing period; a charge failing every retry cancels the plan (reason payment_failed)."""
+    payments: list[tuple[float, str, dict[str, Any]]] = []
+    for start, end, props in _paid_spans(life.billing, horizon):
+        period = 30.0 if props["billing_period"] == "monthly" else 365.0
+        monthly = MONTHLY_PRICE_CENTS[props["plan"]]
+        amount = monthly if props["billing_period"] == "monthly" else 10 * monthly
+        charge = {"plan": props["plan"], "billing_period": props["billing_period"], "amount_cents": amount}
+        due = start + 60 / 86_400
+        while due < end:
+            if rng.random() >= PAYMENT_FAILURE_RATE:
+                payments.append((due, "payment_succeeded", {**charge, "attempt": 1}))
+                due += period
+                continue
+            payments.append((due, "payment_failed", {**charge, "attempt": 1}))
+            recovered = False
+            for attempt, delay in enumerate(RETRY_DAYS, start=2):
+                if due + delay >= end:
+                    break
+                ok = rng.random() < RETRY_SUCCESS
+                payments.append((due + delay, "payment_succeeded" if ok else "payment_failed",
+                                 {**charge, "attempt": attempt}))
+                if ok:
+                    recovered = True
+                    break
+            churn = due + RETRY_DAYS[-1] + 1.0
+            if not recovered and churn < end:
+                # dunning exhausted: involuntary churn; the rest of the history never happens
+                life.billing = [b for b in life.billing if b[0] < churn]
+                life.plans = [p for p in life.plans if p[0] < churn] + [(churn, "free")]
+                life.billing.append((churn, "subscription_cancelled", _subscription_props(
+                    props["plan"], props["billing_period"], mrr_cents=0,
+                    previous_mrr_cents=props["mrr_cents"], reason="payment_failed")))
+                life.stop = min(life.stop, churn + rng.exponential(20.0))
+                life.billing += [p for p in payments if p[0] < churn]
+                life.billing.sort(key=lambda b: b[0])
+                return
+            due += period
+    life.billing += payments
+    life.billing.sort(key=lambda b: b[0])
 
 
 def _activity_multiplier(users: _Users, plans: Sequence[_UserPlan], days: int,
@@ -628,6 +710,70 @@ def _server_events(users: _Users, plans: Sequence[_UserPlan], traits: list[dict[
     return cols, payloads
 
 
+@dataclass
+class _Identity:
+    """Segment-format identity data: device ids, pre-signup visitor ids, aliased users and account ids."""
+
+    device: list[str]  # per user: the anonymousId their app and browser send on every client event
+    alias_from: dict[int, str] = field(default_factory=dict)  # user → the id they used before their alias call
+    alias_at: dict[int, int] = field(default_factory=dict)  # user → alias call instant (µs since start)
+    stitch: dict[int, str] = field(default_factory=dict)  # identify payload index → anonymousId it stitches
+
+
+def _identity_events(users: _Users, traits: list[dict[str, str]], rng: np.random.Generator, horizon_us: int,
+                     first_payload: int) -> tuple[_Columns, list[dict[str, Any]], _Identity]:
+    """Anonymous visits (before signup, and of visitors who never sign up), stitching identifies, groups, aliases."""
+    n = users.count
+    identity = _Identity(device=_message_ids(rng, n))
+    rows: list[tuple[int, int, int, int]] = []
+    payloads: list[dict[str, Any]] = []
+
+    def add(i: int, ts: int, kind: int, payload: dict[str, Any]) -> int:
+        """Append one event inside the window; its payload index (or -1)."""
+        if not 0 <= ts < horizon_us:
+            return -1
+        rows.append((i, ts, kind, 0 if kind == ANONYMOUS_PAGE else int(users.platform[i])))
+        payloads.append(payload)
+        return first_payload + len(payloads) - 1
+
+    visitors = _message_ids(rng, n)
+    accounts: dict[str, str] = {}
+    for i in range(n):
+        t0 = int(users.signup_us[i])
+        if rng.random() < PRE_SIGNUP_VISIT_SHARE:
+            for _ in range(1 + int(rng.integers(0, 4))):
+                before = int(rng.random() * 3 * DAY_US) + SECOND_US
+                path = MARKETING_PAGES[int(rng.integers(len(MARKETING_PAGES)))]
+                add(i, t0 - before, ANONYMOUS_PAGE, {"anonymousId": visitors[i], "path": path})
+            late = rng.random() < LATE_STITCH_SHARE
+            at = t0 + (int((2 + 4 * rng.random()) * DAY_US) if late else 400_000)
+            k = add(i, at, IDENTIFY, {key: traits[i][key] for key in ("email", "name", "company", "country")})
+            if k >= 0:
+                identity.stitch[k] = visitors[i]
+        company = traits[i]["company"]
+        account = accounts.setdefault(company, f"acct_{len(accounts) + 1:05d}")
+        add(i, t0 + 2 * SECOND_US, GROUP, {"groupId": account, "traits": {"name": company}})
+        if rng.random() < ALIAS_SHARE:
+            at = t0 + DAY_US + int(rng.random() * 6 * 3600 * SECOND_US)
+            identity.alias_from[i] = f"tmp_{i + 1:06d}"
+            identity.alias_at[i] = at
+            add(i, at, ALIAS, {"previousId": identity.alias_from[i]})
+    for _ in range(int(n * ANONYMOUS_VISITORS_PER_USER)):
+        visitor = _message_ids(rng, 1)[0]
+        i = int(rng.integers(n))
+        ts = int(rng.random() * horizon_us)
+        for _ in range(1 + int(rng.integers(0, 3))):
+            path = MARKETING_PAGES[int(rng.integers(len(MARKETING_PAGES)))]
+            add(i, ts, ANONYMOUS_PAGE, {"anonymousId": visitor, "path": path})
+            ts += int(rng.random() * 600 * SECOND_US)
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    m = len(arr)
+    cols = _Columns(user=arr[:, 0], ts=arr[:, 1], recv=np.zeros(m, dtype=np.int64), kind=arr[:, 2],
+                    platform=arr[:, 3], a=np.zeros(m, dtype=np.int64),
+                    b=np.arange(first_payload, first_payload + m, dtype=np.int64))
+    return cols, payloads, identity
+
+
 def _traits(base: dict[str, str], plan: str) -> dict[str, str]:
     """Identify traits in a fixed key order."""
     return {"email": base["email"], "name": base["name"], "company": base["company"],
@@ -762,9 +908,69 @@ def _render(users: _Users, events: _Columns, payloads: list[dict[str, Any]], n_e
     return lines
 
 
+def _render_segment(users: _Users, events: _Columns, payloads: list[dict[str, Any]], n_engagement: int,
+                    message_ids: list[str], origin_us: int, identity: _Identity) -> list[str]:
+    """Every event as a camelCase Segment call: web pages as `page`, app pages as `screen`, client events with
+    the device's anonymousId, identify/group/alias calls; compact JSON in a fixed key order."""
+    n = len(events.ts)
+    offset = np.where(users.local_ts, users.offset_min, 0)[events.user]
+    unit = np.where(np.arange(n) < n_engagement, np.array(PLATFORM_UNIT)[events.platform], SERVER_UNIT)
+    timestamps = _format_instants(events.ts, unit, offset, origin_us)
+    received = _format_instants(events.recv, np.full(n, 1), np.zeros(n, np.int64), origin_us)
+    contexts = _contexts(users, events)
+    user_ids = [f"u_{i + 1:06d}" for i in range(users.count)]
+    lines = []
+    for j, (u, kind, a, b, ts, platform) in enumerate(zip(
+            events.user.tolist(), events.kind.tolist(), events.a.tolist(), events.b.tolist(), events.ts.tolist(),
+            events.platform.tolist(), strict=True)):
+        user = identity.alias_from[u] if u in identity.alias_from and ts < identity.alias_at[u] else user_ids[u]
+        head = f'{{"messageId":"{message_ids[j]}","type":'
+        when = f'"timestamp":"{timestamps[j]}","receivedAt":"{received[j]}",'
+        if j < n_engagement:
+            ids = f'"userId":"{user}","anonymousId":"{identity.device[u]}",'
+            session = f'"session_id":"s_{u + 1:06d}_{a:04d}"'
+            if kind == PAGE:
+                call = "page" if platform == 0 else "screen"
+                lines.append(f'{head}"{call}",{ids}"name":"{PAGE_NAMES[PAGES[b]]}",{when}'
+                             f'"properties":{{{session},"path":"{PAGES[b]}"}},"context":{contexts[j]}}}')
+                continue
+            if kind == FEATURE:
+                props = f'{{{session},"feature":"{FEATURES[b]}"}}'
+            elif kind == SESSION:
+                props = f'{{{session}}}'
+            elif kind == INVITED:
+                props = f'{{{session},"role":"{INVITE_ROLES[b]}"}}'
+            else:
+                props = f'{{{session},"document_id":"doc_{u + 1:06d}_{b:04d}"}}'
+            lines.append(f'{head}"track","event":"{EVENT_NAMES[kind]}",{ids}{when}"properties":{props},'
+                         f'"context":{contexts[j]}}}')
+            continue
+        payload = payloads[b]
+        if kind == IDENTIFY:
+            anonymous = f',"anonymousId":"{identity.stitch[b]}"' if b in identity.stitch else ""
+            lines.append(f'{head}"identify","userId":"{user}"{anonymous},{when}"traits":{_dumps(payload)},'
+                         f'"context":{contexts[j]}}}')
+        elif kind == GROUP:
+            lines.append(f'{head}"group","userId":"{user}","groupId":"{payload["groupId"]}",{when}'
+                         f'"traits":{_dumps(payload["traits"])},"context":{contexts[j]}}}')
+        elif kind == ALIAS:
+            lines.append(f'{head}"alias","userId":"{user_ids[u]}","previousId":"{payload["previousId"]}",{when}'
+                         f'"context":{contexts[j]}}}')
+        elif kind == ANONYMOUS_PAGE:
+            path = payload["path"]
+            lines.append(f'{head}"page","anonymousId":"{payload["anonymousId"]}","name":"{PAGE_NAMES[path]}",'
+                         f'{when}"properties":{{"path":"{path}"}},"context":{contexts[j]}}}')
+        else:
+            lines.append(f'{head}"track","event":"{EVENT_NAMES[kind]}","userId":"{user}",{when}'
+                         f'"properties":{_dumps(payload)},"context":{contexts[j]}}}')
+    return lines
+
+
 def _malformed_line(line: str, message_id: str, kind: str, rng: np.random.Generator) -> str:
-    """A broken variant of a valid track line, under a fresh message_id."""
-    rec = {**json.loads(line), "message_id": message_id}
+    """A broken variant of a valid track line (either spelling), under a fresh message id."""
+    rec = json.loads(line)
+    camel = "messageId" in rec
+    rec["messageId" if camel else "message_id"] = message_id
     if kind == "truncated":
         text = _dumps(rec)
         return text[: int(rng.integers(5, len(text) - 1))]
@@ -779,9 +985,12 @@ def _malformed_line(line: str, message_id: str, kind: str, rng: np.random.Genera
     elif kind == "unknown_type":
         rec["type"] = UNKNOWN_TYPES[int(rng.integers(len(UNKNOWN_TYPES)))]
     else:
-        missing = {"no_message_id": "message_id", "no_user_id": "user_id", "no_timestamp": "timestamp",
-                   "track_without_event": "event"}[kind]
-        del rec[missing]
+        missing = {"no_message_id": ("message_id", "messageId"), "no_user_id": ("user_id", "userId", "anonymousId"),
+                   "no_timestamp": ("timestamp",), "track_without_event": ("event",)}[kind]
+        for key in missing:
+            rec.pop(key, None)
+        if kind == "track_without_event" and rec.get("type") != "track":
+            rec["type"] = "track"  # a page/screen call has no event anyway: make it a track call without one
     return _dumps(rec)
 
 
@@ -803,7 +1012,10 @@ def _write_gzip(path: Path, lines: Sequence[str]) -> None:
 
 def simulate(config: SimulationConfig, landing_dir: Path,
              progress: Callable[[str], None] | None = None) -> SimulationSummary:
-    """Simulate the product for `config.days` days and write one events file per UTC day into `landing_dir`."""
+    """Simulate the product for `config.days` days and write one events file per UTC day into `landing_dir`.
+
+    Segment format: `date=YYYY-MM-DD/events.jsonl.gz` (a Hive layout); snake format: `events_YYYY-MM-DD.jsonl.gz`.
+    """
     _validate(config)
     landing_dir = Path(landing_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
@@ -819,6 +1031,11 @@ def simulate(config: SimulationConfig, landing_dir: Path,
     eng, session = _engagement_events(users, sess, tier, rng)
     origin = _origin_us(config.start)
     server, payloads = _server_events(users, plans, traits, config.days * DAY_US, origin)
+    identity = None
+    if config.fmt == "segment":
+        extra, extra_payloads, identity = _identity_events(users, traits, rng, config.days * DAY_US, len(payloads))
+        server = _concat([server, extra])
+        payloads += extra_payloads
     _receive(eng, session, sess, server, config.late_rate, rng)
 
     events = _concat([eng, server])
@@ -827,7 +1044,10 @@ def simulate(config: SimulationConfig, landing_dir: Path,
     events = _Columns(*(getattr(events, f)[keep] for f in ("user", "ts", "recv", "kind", "platform", "a", "b")))
     n_eng = int((keep < n_eng).sum())
     n = len(events.ts)
-    texts = _render(users, events, payloads, n_eng, _message_ids(rng, n), origin)
+    if identity is None:
+        texts = _render(users, events, payloads, n_eng, _message_ids(rng, n), origin)
+    else:
+        texts = _render_segment(users, events, payloads, n_eng, _message_ids(rng, n), origin, identity)
     file_day = events.recv // DAY_US
     late = int((file_day > events.ts // DAY_US).sum())
     signups = int((events.kind == EVENT_NAMES.index("signed_up")).sum())
@@ -853,7 +1073,11 @@ def simulate(config: SimulationConfig, landing_dir: Path,
     files = []
     for d in range(config.days):
         day = config.start + timedelta(days=d)
-        path = landing_dir / f"events_{day.isoformat()}.jsonl.gz"
+        if config.fmt == "segment":
+            path = landing_dir / f"date={day.isoformat()}" / "events.jsonl.gz"
+            path.parent.mkdir(exist_ok=True)
+        else:
+            path = landing_dir / f"events_{day.isoformat()}.jsonl.gz"
         lines = all_texts[order[bounds[d]:bounds[d + 1]]].tolist()
         _write_gzip(path, lines)
         files.append(path)

@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 LAYER_STEPS: dict[str, tuple[str, ...]] = {
     "staging": ("stg_files", "stg_batch", "quarantine", "events", "duplicates", "staged_files"),
     "core": (
-        "core_batch", "dim_users", "dim_features", "dim_documents", "dim_plans",
-        "fact_events", "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "watermarks",
+        "core_batch", "identity", "fact_events", "core_changes", "dim_users", "dim_accounts", "account_members",
+        "dim_features", "dim_documents", "dim_plans",
+        "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "watermarks",
     ),
 }
 # Analytics materialized views, in refresh order.

@@ -194,7 +194,7 @@ def stack(pg_server: dict, migrated_template: str, tmp_path_factory: pytest.Temp
     from saas_analytics.simulator import SimulationConfig, simulate
 
     base = tmp_path_factory.mktemp("airflow-e2e")
-    simulate(SimulationConfig(start=FIRST_DAY, days=DAYS, users=USERS, seed=7), base / "simulated")
+    simulate(SimulationConfig(start=FIRST_DAY, days=DAYS, users=USERS, seed=7, fmt="snake"), base / "simulated")
     simulated = sorted((base / "simulated").glob("events_*.jsonl.gz"))
     assert len(simulated) == DAYS
     data = base / "data"

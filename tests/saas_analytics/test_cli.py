@@ -50,9 +50,12 @@ def test_simulate_writes_the_landing_files(tmp_path: Path):
     landing = tmp_path / "landing"
     result = CliRunner().invoke(cli, ["simulate", "--days", "3", "--users", "20", "--landing-dir", str(landing)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in landing.iterdir()) == [
-        "events_2026-06-01.jsonl.gz", "events_2026-06-02.jsonl.gz", "events_2026-06-03.jsonl.gz"]
+    assert sorted(p.relative_to(landing).as_posix() for p in landing.rglob("*.gz")) == [
+        "date=2026-06-01/events.jsonl.gz", "date=2026-06-02/events.jsonl.gz", "date=2026-06-03/events.jsonl.gz"]
     assert "3 files" in result.output
+    snake = CliRunner().invoke(cli, ["simulate", "--days", "1", "--users", "5", "--format", "snake",
+                                     "--landing-dir", str(tmp_path / "snake")])
+    assert snake.exit_code == 0 and [p.name for p in (tmp_path / "snake").iterdir()] == ["events_2026-06-01.jsonl.gz"]
 
 
 def test_warehouse_lifecycle_and_url(pg_server):

@@ -33,29 +33,86 @@ def scalar(conninfo: str, query: str, *params):
 
 def test_good_lines_of_a_file_with_malformed_lines_all_load(warehouse_db, landing_dir):
     good = [json.dumps(event(i)).encode() for i in range(20)]
-    bad = {3: b'{"truncated": ', 7: b"\xff\xfe not utf-8", 11: b"", 15: b'{"nul": "\\u0000"}', 18: b"\x02{}"}
+    bad = {3: b'{"truncated": ', 7: b"\xff\xfe not utf-8", 15: b'{"n": NaN}', 18: b"\x02{}", 21: b'{"x": Infinity}'}
     lines = list(good)
     for pos in sorted(bad):
         lines.insert(pos - 1, bad[pos])
+    lines.insert(10, b"")  # line 11: blank, skipped and not counted
     write_lines(landing_dir / "events_2026-06-01.jsonl.gz", lines)
 
     report = loader.load_landing(warehouse_db, landing_dir)
 
     assert [f.status for f in report.files] == ["loaded"]
     assert report.lines_loaded == 20 and report.lines_rejected == 5
+    assert report.files[0].lines_read == 25
     with psycopg.connect(warehouse_db) as conn:
         rejected = dict(conn.execute("select line_no, reason from raw.rejected_lines").fetchall())
-        assert sorted(rejected) == sorted(bad)
-        assert rejected[3].startswith("invalid JSON")
-        assert rejected[7].startswith("not valid UTF-8")
-        assert rejected[11] == "empty line"
         payloads = conn.execute("select line_no, payload from raw.events order by line_no").fetchall()
+    line_of = {3: 3, 7: 7, 15: 16, 18: 19, 21: 22}  # physical line numbers (the blank line 11 shifts the rest)
+    assert sorted(rejected) == sorted(line_of.values())
+    assert rejected[3].startswith("invalid JSON")
+    assert rejected[7].startswith("not valid UTF-8")
+    assert "NaN is not a JSON value" in rejected[16] and "Infinity is not a JSON value" in rejected[22]
     assert len(payloads) == 20
     # every good line arrives byte-for-byte in meaning, escapes and all, at its own line number
     by_line = {n: p for n, p in payloads}
     for n, line in enumerate(lines, 1):
-        if n not in bad:
+        if n not in rejected and line:
             assert by_line[n] == json.loads(line)
+
+
+def test_bom_crlf_nul_and_blank_lines(warehouse_db, landing_dir):
+    lines = [
+        json.dumps(event(1)).encode(),
+        json.dumps(event(2, properties={"q": "a\u0000b", "k\u0000": "\\u0000 stays text"})).encode(),
+        b"",
+        b"  ",
+        b"\xc3\x28 not utf-8",
+        json.dumps(event(3)).encode(),
+    ]
+    (landing_dir / "crlf.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines) + b"\r\n")
+
+    report = loader.load_landing(warehouse_db, landing_dir)
+
+    assert (report.files[0].lines_read, report.lines_loaded, report.lines_rejected) == (4, 3, 1)
+    with psycopg.connect(warehouse_db) as conn:
+        payloads = dict(conn.execute("select line_no, payload from raw.events").fetchall())
+        rejected = conn.execute("select line_no, reason from raw.rejected_lines").fetchall()
+    assert sorted(payloads) == [1, 2, 6]
+    assert payloads[1]["message_id"] == "m1"  # the BOM did not cost the first event
+    assert payloads[2]["properties"] == {"q": "a\ufffdb", "k\ufffd": "\\u0000 stays text"}
+    assert [(n, r.split(" (")[0]) for n, r in rejected] == [(5, "not valid UTF-8")]
+
+
+def test_landing_discovery_is_recursive_with_relative_paths(warehouse_db, landing_dir):
+    for i, rel in enumerate(["date=2024-01-02/part-0.jsonl.gz", "date=2024-01-01/part-0.jsonl.gz",
+                             "seg/src/17000/ab.gz", "x/y.ndjson", "x/z.json.gz", "x/w.json"]):
+        (landing_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        write_lines(landing_dir / rel, [json.dumps(event(i)).encode()]) if rel.endswith(".gz") else (
+            (landing_dir / rel).write_text(json.dumps(event(i)) + "\n"))
+    for ignored in ["date=2024-01-01/_SUCCESS", "date=2024-01-01/.part-1.jsonl", "_tmp/a.jsonl", ".hidden/b.jsonl",
+                    "x/notes.txt", "x/y.ndjson.crc"]:
+        (landing_dir / ignored).parent.mkdir(parents=True, exist_ok=True)
+        (landing_dir / ignored).write_text("{}\n")
+
+    report = loader.load_landing(warehouse_db, landing_dir)
+
+    assert [f.file_name for f in report.files] == [
+        "date=2024-01-01/part-0.jsonl.gz", "date=2024-01-02/part-0.jsonl.gz", "seg/src/17000/ab.gz", "x/w.json",
+        "x/y.ndjson", "x/z.json.gz"]
+    assert all(f.status == "loaded" for f in report.files)
+
+
+def test_a_landing_folder_with_nothing_new_is_a_successful_run(warehouse_db, landing_dir):
+    said: list[str] = []
+    report = loader.load_landing(warehouse_db, landing_dir, progress=said.append)
+    assert report.files == [] and "no landing files" in said[0]
+    write_lines(landing_dir / "a.jsonl.gz", [json.dumps(event(1)).encode()])
+    loader.load_landing(warehouse_db, landing_dir)
+    said.clear()
+    report = loader.load_landing(warehouse_db, landing_dir, progress=said.append)
+    assert [f.status for f in report.files] == ["skipped"]
+    assert "0 new files" in said[-1] and "1 already loaded" in said[-1]
 
 
 def test_relanding_a_loaded_file_loads_nothing(warehouse_db, landing_dir):

@@ -123,7 +123,7 @@ def signups_per_day(lines: list[Line]) -> Counter[date]:
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummary, list[Line]]:
     """A small run with raised error rates, so every kind of bad line shows up."""
     config = SimulationConfig(start=START, days=12, users=400, seed=7, malformed_rate=0.02,
-                              duplicate_rate=0.03, late_rate=0.05)
+                              duplicate_rate=0.03, late_rate=0.05, fmt="snake")
     summary = simulate(config, tmp_path_factory.mktemp("small"))
     return summary, read_lines(summary)
 
@@ -131,7 +131,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummary, 
 @pytest.fixture(scope="module")
 def long_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummary, list[Line]]:
     """Twelve weeks with an outage and a signup spike planted."""
-    config = SimulationConfig(start=START, days=84, users=1500, seed=11, incidents=(OUTAGE, SPIKE))
+    config = SimulationConfig(start=START, days=84, users=1500, seed=11, incidents=(OUTAGE, SPIKE), fmt="snake")
     summary = simulate(config, tmp_path_factory.mktemp("long"))
     return summary, read_lines(summary)
 
@@ -152,7 +152,7 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(tmp_path: Path) 
 def test_one_deterministic_gzip_file_per_day(tmp_path: Path) -> None:
     """Files are named events_YYYY-MM-DD.jsonl.gz, one per day, in the landing folder, gzip without name/mtime."""
     messages: list[str] = []
-    summary = simulate(SimulationConfig(start=date(2026, 2, 26), days=4, users=60, seed=1), tmp_path,
+    summary = simulate(SimulationConfig(start=date(2026, 2, 26), days=4, users=60, seed=1, fmt="snake"), tmp_path,
                        progress=messages.append)
     expected = ["events_2026-02-26.jsonl.gz", "events_2026-02-27.jsonl.gz", "events_2026-02-28.jsonl.gz",
                 "events_2026-03-01.jsonl.gz"]
@@ -443,6 +443,7 @@ def test_advanced_features_are_mostly_used_on_paid_plans(long_run: tuple[Simulat
         SimulationConfig(duplicate_rate=1.0),
         SimulationConfig(days=10, incidents=(Incident("outage", date(2026, 6, 11)),)),
         SimulationConfig(days=10, incidents=(Incident("meteor", date(2026, 6, 2)),)),
+        SimulationConfig(days=3, fmt="xml"),
     ],
 )
 def test_invalid_configs_are_rejected(config: SimulationConfig, tmp_path: Path) -> None:
@@ -457,3 +458,94 @@ def test_no_users_writes_empty_files(tmp_path: Path) -> None:
     summary = simulate(SimulationConfig(days=3, users=0), tmp_path)
     assert len(summary.files) == 3 and summary.lines == summary.events == summary.users == 0
     assert all(gzip.decompress(p.read_bytes()) == b"" for p in summary.files)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the Segment format (the default)
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def segment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimulationSummary, list[dict[str, Any]]]:
+    """Ninety days in the default Segment format: every parseable JSON object, in file then line order."""
+    root = tmp_path_factory.mktemp("segment")
+    summary = simulate(SimulationConfig(start=START, days=90, users=1000, seed=5), root)
+    records = []
+    for path in summary.files:
+        for text in gzip.decompress(path.read_bytes()).decode().splitlines():
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return root, summary, records
+
+
+def test_segment_files_are_hive_folders_of_camel_case_calls(segment) -> None:
+    """date=YYYY-MM-DD/events.jsonl.gz; camelCase ids; all six call types; pages on web, screens in apps."""
+    root, summary, records = segment
+    assert [p.relative_to(root).as_posix() for p in summary.files[:2]] == [
+        "date=2026-06-01/events.jsonl.gz", "date=2026-06-02/events.jsonl.gz"]
+    assert {r["type"] for r in records} >= {"track", "identify", "page", "screen", "group", "alias"}
+    assert not any("message_id" in r or "user_id" in r for r in records if "messageId" in r)
+    assert {r["context"]["platform"] for r in records if r["type"] == "page" and "userId" in r} == {"web"}
+    assert {r["context"]["platform"] for r in records if r["type"] == "screen"} <= {"ios", "android"}
+    assert all(r.get("name") for r in records if r["type"] in ("page", "screen"))
+
+
+def test_anonymous_visits_are_stitched_some_by_a_later_identify(segment) -> None:
+    """Each visitor id seen before signup is later identified; some identifies come two or more days later."""
+    _, _, records = segment
+    signup = {r["userId"]: parse_instant(r["timestamp"]) for r in records if r.get("event") == "signed_up"}
+    stitched = {r["anonymousId"]: (r["userId"], parse_instant(r["timestamp"]))
+                for r in records if r["type"] == "identify" and "anonymousId" in r}
+    anonymous_only = [r for r in records if "userId" not in r and "anonymousId" in r and r["type"] == "page"]
+    assert anonymous_only
+    visitors = {r["anonymousId"] for r in anonymous_only}
+    stitched_visitors = visitors & set(stitched)
+    assert stitched_visitors and visitors - stitched_visitors  # some visitors never sign up
+    lags = [stitched[v][1] - signup[stitched[v][0]] for v in stitched_visitors if stitched[v][0] in signup]
+    assert any(lag >= timedelta(days=2) for lag in lags) and any(lag < timedelta(seconds=1) for lag in lags)
+
+
+def test_aliases_merge_a_users_first_id(segment) -> None:
+    """An alias call names the temporary id a user had before it; their earlier events used it."""
+    _, _, records = segment
+    aliases = [r for r in records if r["type"] == "alias"]
+    assert aliases
+    for alias in aliases:
+        assert alias["previousId"] == "tmp_" + alias["userId"].removeprefix("u_")
+    used = {r.get("userId") for r in records}
+    assert {a["previousId"] for a in aliases} & used
+
+
+def test_payments_and_involuntary_churn(segment) -> None:
+    """Charges carry amount_cents; a cancellation with reason payment_failed follows failed charges."""
+    _, _, records = segment
+    payments = [r for r in records if r.get("event", "").startswith("payment_")]
+    assert {r["event"] for r in payments} == {"payment_succeeded", "payment_failed"}
+    assert all(isinstance(r["properties"]["amount_cents"], int) and r["properties"]["amount_cents"] > 0
+               for r in payments)
+    failed = defaultdict(list)
+    for r in payments:
+        if r["event"] == "payment_failed":
+            failed[r["userId"]].append(parse_instant(r["timestamp"]))
+    involuntary = [r for r in records if r.get("event") == "subscription_cancelled"
+                   and r["properties"].get("reason") == "payment_failed"]
+    assert involuntary
+    for r in involuntary:
+        when = parse_instant(r["timestamp"])
+        assert r["properties"]["mrr_cents"] == 0
+        # the first attempt and both retries (3 and 7 days later) failed in the 8 days before
+        assert len([t for t in failed[r["userId"]] if when - timedelta(days=9) < t < when]) == 3
+
+
+def test_snake_format_keeps_the_original_spelling(tmp_path: Path) -> None:
+    """fmt='snake': flat daily files of snake_case track/identify lines, as before."""
+    summary = simulate(SimulationConfig(days=3, users=80, seed=2, fmt="snake"), tmp_path)
+    assert [p.name for p in summary.files][0] == "events_2026-06-01.jsonl.gz"
+    records = [json.loads(t) for p in summary.files for t in gzip.decompress(p.read_bytes()).decode().splitlines()
+               if t.startswith('{"message_id"')]
+    assert records and {r["type"] for r in records} <= {"track", "identify"}
+    assert not any("messageId" in r or "anonymousId" in r for r in records)

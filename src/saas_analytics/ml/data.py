@@ -17,11 +17,12 @@ from saas_analytics.queries import run_query, scalar
 EVENT_COLUMNS = ("user_id", "event_at", "received_at", "event_name", "platform", "feature", "document_id")
 SUBSCRIPTION_COLUMNS = ("user_id", "event_at", "event_name", "plan", "billing_period", "mrr_cents")
 
+
 @dataclass(frozen=True)
 class CoreFrames:
     """The core facts the ML code reads, as DataFrames (times are UTC-aware pandas timestamps).
 
-    events: one row per valid track event (EVENT_COLUMNS).
+    events: one row per activity event of a person (EVENT_COLUMNS).
     subscriptions: one row per subscription event (SUBSCRIPTION_COLUMNS), mrr_cents after the event.
     """
 
@@ -60,7 +61,7 @@ def latest_activity_date(conn: psycopg.Connection) -> date | None:
 
 
 def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames:
-    """Read the track events from `since` on (default: all), every earlier signup, and all subscription events.
+    """Read the activity events from `since` on (default: all), every earlier signup, and all subscription events.
 
     Features look back at most 90 days, so `since` = earliest cut-off − 90 days loses nothing.
     """

@@ -8,7 +8,7 @@
 - `analytics.pipeline_quarantined_files`: the quarantine as the dashboards see it (no payloads).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-30
 """
 
@@ -17,7 +17,7 @@ import re
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,61 @@
+-- grain: one row per person per account a group call put them in
+-- The (account, person) pairs this run's group calls touch (new, or moved by a late link) are rebuilt.
+delete from core.account_members as members
+using (
+    select
+        events.group_id,
+        core_changes.user_id
+    from core_changes
+    inner join core.fact_events as events on core_changes.message_id = events.message_id
+    where core_changes.event_type = 'group' and core_changes.user_id is not null
+    union
+    select
+        events.group_id,
+        core_changes.previous_user_id as user_id
+    from core_changes
+    inner join core.fact_events as events on core_changes.message_id = events.message_id
+    where core_changes.event_type = 'group' and core_changes.previous_user_id is not null
+) as touched
+where members.account_id = touched.group_id and members.user_id = touched.user_id;
+
+insert into core.account_members (account_id, user_id, first_grouped_at, last_grouped_at)
+
+with
+
+touched as (
+    select
+        events.group_id,
+        core_changes.user_id
+    from core_changes
+    inner join core.fact_events as events on core_changes.message_id = events.message_id
+    where core_changes.event_type = 'group' and core_changes.user_id is not null
+    union
+    select
+        events.group_id,
+        core_changes.previous_user_id as user_id
+    from core_changes
+    inner join core.fact_events as events on core_changes.message_id = events.message_id
+    where core_changes.event_type = 'group' and core_changes.previous_user_id is not null
+),
+
+group_calls as (
+    select
+        events.group_id,
+        events.user_id,
+        events.event_at
+    from core.fact_events as events
+    inner join touched on events.group_id = touched.group_id and events.user_id = touched.user_id
+    where events.event_type = 'group'
+),
+
+final as (
+    select
+        group_id as account_id,
+        user_id,
+        min(event_at) as first_grouped_at,
+        max(event_at) as last_grouped_at
+    from group_calls
+    group by group_id, user_id
+)
+
+select * from final;

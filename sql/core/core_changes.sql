@@ -1,0 +1,38 @@
+-- grain: one row per core.fact_events row inserted this run or whose person changed this run
+-- temp table: the runner creates it for this run's transaction; derived facts rebuild what it touches
+with
+
+inserted as (
+    select
+        events.message_id,
+        events.user_id,
+        null::text as previous_user_id,
+        events.event_type,
+        events.event_name,
+        events.event_at,
+        events.event_date
+    from core.fact_events as events
+    inner join core_batch on events.message_id = core_batch.message_id
+),
+
+-- a late identify or alias moved these earlier events from previous_user_id (null: nobody) to user_id
+reattributed as (
+    select
+        events.message_id,
+        moved.user_id,
+        moved.previous_user_id,
+        events.event_type,
+        events.event_name,
+        events.event_at,
+        events.event_date
+    from core_reattributed as moved
+    inner join core.fact_events as events on moved.message_id = events.message_id
+),
+
+final as (
+    select * from inserted
+    union all
+    select * from reattributed
+)
+
+select * from final;
