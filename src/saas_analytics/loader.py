@@ -440,10 +440,11 @@ def settled_files(landing_dir: Path, files: list[Path], settle_seconds: float, n
             st = path.stat()
         except FileNotFoundError:  # removed while we looked
             continue
+        name = relative_name(landing_dir, path)
         if st.st_size == 0:
-            waiting.append(FileResult(relative_name(landing_dir, path), "waiting", message="empty (0 bytes): still being written?"))
+            waiting.append(FileResult(name, "waiting", message="empty (0 bytes): still being written?"))
         elif now - st.st_mtime < settle_seconds:
-            waiting.append(FileResult(relative_name(landing_dir, path), "waiting", message=(
+            waiting.append(FileResult(name, "waiting", message=(
                 f"modified {max(now - st.st_mtime, 0):.0f}s ago, settles after {settle_seconds:.0f}s "
                 "(LANDING_SETTLE_SECONDS)")))
         else:
