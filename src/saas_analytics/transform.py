@@ -22,13 +22,15 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
     "staging": ("stg_files", "stg_batch", "quarantine", "events", "duplicates", "staged_files"),
     "core": (
         "core_batch", "dim_users", "dim_features", "dim_documents", "dim_plans",
-        "fact_events", "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "watermarks",
+        "fact_events", "core_changes", "fact_subscription_events", "fact_sessions", "fact_daily_user_activity",
+        "mrr_changes", "fact_mrr_monthly", "watermarks",
     ),
 }
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
     "platform_daily_activity", "pipeline_file_loads", "quarantine_reasons",
+    "revenue_retention_cohorts", "billing_monthly",
 )
 TRANSFORM_LOCK = 4_242_002
 KEY_LINE = re.compile(r"^--\s*key:\s*(.+)$", re.MULTILINE)
