@@ -106,13 +106,11 @@ final as (
             6
         ) as quick_ratio,
         round(mrr_cents::numeric / nullif(customers * 100, 0), 2)::numeric(14, 2) as arpa,
-        -- ltv = arpa / c with c = churned_customers_6m / customers_start_6m, as one exact division
-        case
-            when customers > 0 and churned_customers_6m > 0 and customers_start_6m > 0
-                then round(
-                    mrr_cents::numeric * customers_start_6m / (customers * churned_customers_6m * 100), 2
-                )::numeric(14, 2)
-        end as ltv
+        -- ltv = arpa / c with c = churned_customers_6m / customers_start_6m, as one exact division; null when
+        -- nobody churned in the window (c = 0; a churned customer implies customers_start_6m > 0) or no customers
+        round(
+            mrr_cents::numeric * customers_start_6m / nullif(customers * churned_customers_6m * 100, 0), 2
+        )::numeric(14, 2) as ltv
     from with_ltv_window
 )
 

@@ -16,8 +16,10 @@ members as (
 cohort_months as (
     select
         cohort_month,
-        ((extract(year from month) - extract(year from cohort_month)) * 12
-        + extract(month from month) - extract(month from cohort_month))::integer as months_since_first_paid,
+        (
+            (extract(year from month) - extract(year from cohort_month)) * 12
+            + extract(month from month) - extract(month from cohort_month)
+        )::integer as months_since_first_paid,
         count(*) filter (where mrr_cents > 0) as active_customers,
         sum(mrr_cents) as mrr_cents
     from members

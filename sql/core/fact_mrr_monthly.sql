@@ -125,7 +125,7 @@ with_closing_events as (
     from person_months
     left join month_closing_events
         on person_months.user_id = month_closing_events.user_id
-        and person_months.month = month_closing_events.event_month
+            and person_months.month = month_closing_events.event_month
 ),
 
 -- months without an event carry the last known MRR forward
@@ -194,7 +194,10 @@ update core.watermarks
 set
     last_staged_seq = coalesce(
         (select max(core_batch.staged_seq) from core_batch),
-        (select core_step.last_staged_seq from core.watermarks as core_step where core_step.step = 'core')
+        (
+            select core_step.last_staged_seq from core.watermarks as core_step
+            where core_step.step = 'core'
+        )
     ),
     updated_at = now()
 where step = 'fact_mrr_monthly';

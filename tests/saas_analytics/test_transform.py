@@ -153,7 +153,7 @@ def snapshot(conninfo: str) -> dict[str, list]:
         "raw.events", "raw.rejected_lines", "raw.load_files", "staging.events", "staging.quarantine",
         "staging.duplicates", "staging.staged_files", "core.dim_users", "core.dim_features", "core.dim_documents",
         "core.dim_plans", "core.fact_events", "core.fact_subscription_events", "core.fact_sessions",
-        "core.fact_daily_user_activity",
+        "core.fact_daily_user_activity", "core.fact_mrr_monthly",
         "core.watermarks", *[f"analytics.{name}" for name in transform.ANALYTICS_VIEWS],
     ]
     volatile = {"loaded_at", "staged_at", "updated_at", "quarantined_at", "load_seconds", "staged_seq", "batch_id"}
