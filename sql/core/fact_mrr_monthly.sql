@@ -47,16 +47,16 @@ final as (
 
 select * from final;
 
--- 2. forget the rows to rebuild (and any month past the latest month with activity)
+-- 2. forget the rows to rebuild, and any month past the latest month with activity (each an index scan)
 delete from core.fact_mrr_monthly as mrr
-using (
-    select date_trunc('month', max(activity_date))::date as last_month
-    from core.fact_daily_user_activity
-) as bounds
-where
-    mrr.user_id in (select mrr_changes.user_id from mrr_changes)
-    or bounds.last_month is null
-    or mrr.month > bounds.last_month;
+using mrr_changes
+where mrr.user_id = mrr_changes.user_id;
+
+delete from core.fact_mrr_monthly as mrr
+where mrr.month > coalesce(
+        (select date_trunc('month', max(activity.activity_date))::date from core.fact_daily_user_activity as activity),
+        '-infinity'::date
+    );
 
 -- 3. rebuild the changed persons from all their subscription events
 insert into core.fact_mrr_monthly (

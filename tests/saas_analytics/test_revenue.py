@@ -49,7 +49,8 @@ def assert_frame(got: pd.DataFrame, want: pd.DataFrame, table: str) -> None:
         g, w = [plain(v) for v in got[column]], [plain(v) for v in want[column]]
         if any(isinstance(v, Decimal) for v in w):
             g = [None if v is None else Decimal(v) for v in g]
-        assert g == w, f"{table}.{column}: {[(i, a, b) for i, (a, b) in enumerate(zip(g, w)) if a != b][:5]}"
+        diffs = [(i, a, b) for i, (a, b) in enumerate(zip(g, w, strict=True)) if a != b]
+        assert not diffs, f"{table}.{column}: (row, warehouse, reference) {diffs[:5]}"
 
 
 def assert_revenue_matches_reference(conninfo: str, landing_dir: Path) -> pd.DataFrame:
@@ -152,3 +153,38 @@ def test_the_revenue_data_tests_catch_a_broken_model(warehouse_db: str, landing_
     pipeline.refresh(warehouse_db, "corrupt")
     with pytest.raises(transform.DataTestError, match=f"{failing_test}.sql returned"):
         transform.run_data_tests(warehouse_db, ("analytics",))
+
+
+def _alembic(conninfo: str, action: str, target: str) -> None:
+    """Run an Alembic upgrade/downgrade on one warehouse database."""
+    from alembic import command
+    from alembic.config import Config
+
+    from saas_analytics import warehouse
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
+    cfg.attributes["conninfo"] = conninfo
+    cfg.attributes["reader_role"] = "analytics_reader"
+    getattr(command, action)(cfg, target)
+
+
+def test_migration_0007_on_a_warehouse_with_history(warehouse_db: str, landing_dir: Path, tmp_path: Path) -> None:
+    """A warehouse that ran before revision 0007 gets the reasons back-filled and every person built on its next run."""
+    names = list(STORY)
+    write_story(landing_dir, names[:5])
+    run_pipeline(warehouse_db, landing_dir, run_id="before")
+    _alembic(warehouse_db, "downgrade", "0007-1")  # as it was before: no reason column, no MRR table
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute("select to_regclass('core.fact_mrr_monthly')").fetchone()[0] is None
+    _alembic(warehouse_db, "upgrade", "head")
+    with psycopg.connect(warehouse_db) as conn:
+        reasons = dict(conn.execute("select message_id, reason from core.fact_subscription_events"
+                                    " where reason is not null").fetchall())
+    assert reasons == {"blip2": "other", "inv2": "payment_failed", "dun2": "payment_failed"}
+    write_story(landing_dir, [names[5]])
+    run_pipeline(warehouse_db, landing_dir, run_id="after")
+    so_far = tmp_path / "so_far"
+    so_far.mkdir()
+    write_story(so_far, names[:6])
+    assert_revenue_matches_reference(warehouse_db, so_far)
