@@ -15,12 +15,11 @@ watermarks as (
     from core.watermarks
 ),
 
--- the table misses history it never saw: rebuild everyone once
+-- the table misses history it never saw: rebuild everyone once (a one-time filter: no scan otherwise)
 backfill as (
     select distinct subscriptions.user_id
     from core.fact_subscription_events as subscriptions
-    cross join watermarks
-    where watermarks.mrr_seq < watermarks.core_seq
+    where (select watermarks.mrr_seq < watermarks.core_seq from watermarks)
 ),
 
 persons as (
