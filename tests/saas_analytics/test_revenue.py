@@ -188,3 +188,28 @@ def test_migration_0007_on_a_warehouse_with_history(warehouse_db: str, landing_d
     so_far.mkdir()
     write_story(so_far, names[:6])
     assert_revenue_matches_reference(warehouse_db, so_far)
+
+
+def test_events_that_change_person_rebuild_both_persons(warehouse_db: str, landing_dir: Path) -> None:
+    """As identity resolution (issue 9) will do: ret's subscription events move to another person, and
+    core_changes lists them with the person now and before; both persons' months are rebuilt."""
+    write_story(landing_dir)
+    run_pipeline(warehouse_db, landing_dir)
+    with psycopg.connect(warehouse_db) as conn, conn.transaction():
+        moved = [r[0] for r in conn.execute(
+            "update core.fact_subscription_events set user_id = 'ret-merged' where user_id = 'ret'"
+            " returning message_id").fetchall()]
+        conn.execute("create temp table core_batch (staged_seq bigint) on commit drop")
+        conn.execute(
+            "create temp table core_changes on commit drop as"
+            " select message_id, 'ret-merged'::text as user_id, 'ret'::text as previous_user_id, event_type,"
+            " event_name, event_at,"
+            " event_date from core.fact_events where message_id = any(%s)", [moved])
+        for step in ("mrr_changes", "fact_mrr_monthly"):
+            conn.execute(transform.step_statement("core", step))
+    pipeline.refresh(warehouse_db, "moved")
+    events = read_landing(landing_dir).events
+    events["user_id"] = events["user_id"].where(~events["message_id"].isin(moved), "ret-merged")
+    assert_frame(read(warehouse_db, "core.fact_mrr_monthly"), rev.person_months(events), "core.fact_mrr_monthly")
+    assert_frame(read(warehouse_db, "analytics.mrr_monthly"), rev.mrr_monthly(events), "analytics.mrr_monthly")
+    assert "ret" not in set(read(warehouse_db, "core.fact_mrr_monthly")["user_id"])
