@@ -213,3 +213,23 @@ def test_events_that_change_person_rebuild_both_persons(warehouse_db: str, landi
     assert_frame(read(warehouse_db, "core.fact_mrr_monthly"), rev.person_months(events), "core.fact_mrr_monthly")
     assert_frame(read(warehouse_db, "analytics.mrr_monthly"), rev.mrr_monthly(events), "analytics.mrr_monthly")
     assert "ret" not in set(read(warehouse_db, "core.fact_mrr_monthly")["user_id"])
+
+
+def test_a_failure_after_the_mrr_step_leaves_nothing_and_a_retry_finishes(warehouse_db: str, landing_dir: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    write_story(landing_dir)
+    pipeline.load(warehouse_db, "r", landing_dir)
+    pipeline.build_layer(warehouse_db, "r", "staging")
+    steps = transform.LAYER_STEPS["core"]
+    broken = (*steps[: steps.index("fact_mrr_monthly") + 1], "no_such_step")
+    monkeypatch.setitem(transform.LAYER_STEPS, "core", broken)
+    with pytest.raises(FileNotFoundError):
+        pipeline.build_layer(warehouse_db, "r", "core")
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute("select count(*) from core.fact_mrr_monthly").fetchone()[0] == 0
+        assert conn.execute("select last_staged_seq from core.watermarks where step = 'fact_mrr_monthly'"
+                            ).fetchone()[0] == 0
+    monkeypatch.undo()
+    pipeline.build_layer(warehouse_db, "r", "core")
+    pipeline.refresh(warehouse_db, "r")
+    assert_revenue_matches_reference(warehouse_db, landing_dir)
