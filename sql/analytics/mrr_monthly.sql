@@ -1,22 +1,24 @@
--- grain: one row per month, from the first subscription event to the latest month with activity
+-- grain: one row per month, from the first subscription event's month to the latest month with activity
 -- key: month
+-- A thin aggregate of core.fact_mrr_monthly (one row per person per month); definitions in docs/metrics.md.
 with
 
-subscription_events as (
+person_months as (
     select
-        user_id,
-        event_at,
+        month,
         mrr_cents,
-        file_id,
-        line_no,
-        date_trunc('month', event_at at time zone 'UTC')::date as event_month
-    from core.fact_subscription_events
+        previous_mrr_cents,
+        movement,
+        movement_cents,
+        is_involuntary
+    from core.fact_mrr_monthly
 ),
 
 bounds as (
     select
-        (select min(event_month) from subscription_events) as first_month,
-        (select date_trunc('month', max(activity_date))::date from core.fact_daily_user_activity) as last_month
+        min(month) as first_month,
+        max(month) as last_month
+    from person_months
 ),
 
 months as (
@@ -24,109 +26,92 @@ months as (
     from bounds
 ),
 
--- a user's MRR at a month's end is set by their last subscription event of that month (ties: last loaded)
-month_closing_events as (
-    select distinct on (user_id, event_month)
-        user_id,
-        event_month,
-        mrr_cents
-    from subscription_events
-    order by user_id asc, event_month asc, event_at desc, file_id desc, line_no desc
-),
-
-subscribers as (
-    select
-        user_id,
-        min(event_month) as first_month
-    from month_closing_events
-    group by user_id
-),
-
-subscriber_months as (
-    select
-        subscribers.user_id,
-        months.month,
-        month_closing_events.mrr_cents,
-        count(month_closing_events.mrr_cents) over (
-            partition by subscribers.user_id order by months.month
-        ) as closing_event_group
-    from subscribers
-    inner join months on subscribers.first_month <= months.month
-    left join month_closing_events
-        on subscribers.user_id = month_closing_events.user_id and months.month = month_closing_events.event_month
-),
-
--- months without an event carry the last known MRR forward
-month_end_mrr as (
-    select
-        user_id,
-        month,
-        first_value(mrr_cents) over (partition by user_id, closing_event_group order by month) as mrr_cents
-    from subscriber_months
-),
-
-with_history as (
-    select
-        user_id,
-        month,
-        mrr_cents,
-        coalesce(lag(mrr_cents) over by_month, 0) as previous_cents,
-        coalesce(max(mrr_cents) over (by_month rows between unbounded preceding and 1 preceding), 0)
-            as highest_earlier_cents
-    from month_end_mrr
-    window by_month as (partition by user_id order by month)
-),
-
-movements as (
-    select
-        month,
-        mrr_cents,
-        case when previous_cents = 0 and mrr_cents > 0 and highest_earlier_cents = 0 then mrr_cents else 0 end
-            as new_cents,
-        case when previous_cents = 0 and mrr_cents > 0 and highest_earlier_cents > 0 then mrr_cents else 0 end
-            as reactivation_cents,
-        case when previous_cents > 0 and mrr_cents > previous_cents then mrr_cents - previous_cents else 0 end
-            as expansion_cents,
-        case
-            when previous_cents > 0 and mrr_cents > 0 and mrr_cents < previous_cents then previous_cents - mrr_cents
-            else 0
-        end as contraction_cents,
-        case when previous_cents > 0 and mrr_cents = 0 then previous_cents else 0 end as churned_cents
-    from with_history
-),
-
 monthly as (
     select
         month,
         sum(mrr_cents) as mrr_cents,
+        sum(previous_mrr_cents) as start_cents,
         count(*) filter (where mrr_cents > 0) as customers,
-        sum(new_cents) as new_cents,
-        sum(expansion_cents) as expansion_cents,
-        sum(contraction_cents) as contraction_cents,
-        sum(churned_cents) as churned_cents,
-        sum(reactivation_cents) as reactivation_cents
-    from movements
+        count(*) filter (where previous_mrr_cents > 0) as customers_start,
+        sum(movement_cents) filter (where movement = 'new') as new_cents,
+        sum(movement_cents) filter (where movement = 'reactivation') as reactivation_cents,
+        sum(movement_cents) filter (where movement = 'expansion') as expansion_cents,
+        sum(movement_cents) filter (where movement = 'contraction') as contraction_cents,
+        sum(movement_cents) filter (where movement = 'churned') as churned_cents,
+        sum(movement_cents) filter (where is_involuntary) as churned_involuntary_cents,
+        count(*) filter (where movement = 'new') as new_customers,
+        count(*) filter (where movement = 'reactivation') as reactivated_customers,
+        count(*) filter (where movement = 'churned') as churned_customers
+    from person_months
     group by month
+),
+
+-- quiet months are zeros
+filled as (
+    select
+        months.month,
+        coalesce(monthly.mrr_cents, 0) as mrr_cents,
+        coalesce(monthly.start_cents, 0) as start_cents,
+        coalesce(monthly.customers, 0) as customers,
+        coalesce(monthly.customers_start, 0) as customers_start,
+        coalesce(monthly.new_cents, 0) as new_cents,
+        coalesce(monthly.reactivation_cents, 0) as reactivation_cents,
+        coalesce(monthly.expansion_cents, 0) as expansion_cents,
+        coalesce(monthly.contraction_cents, 0) as contraction_cents,
+        coalesce(monthly.churned_cents, 0) as churned_cents,
+        coalesce(monthly.churned_involuntary_cents, 0) as churned_involuntary_cents,
+        coalesce(monthly.new_customers, 0) as new_customers,
+        coalesce(monthly.reactivated_customers, 0) as reactivated_customers,
+        coalesce(monthly.churned_customers, 0) as churned_customers
+    from months
+    left join monthly on months.month = monthly.month
+),
+
+-- LTV's churn rate c pools months m-5 .. m (those that exist)
+with_ltv_window as (
+    select
+        *,
+        sum(churned_customers) over six_months as churned_customers_6m,
+        sum(customers_start) over six_months as customers_start_6m
+    from filled
+    window six_months as (order by month rows between 5 preceding and current row)
 ),
 
 final as (
     select
-        months.month,
-        (coalesce(monthly.mrr_cents, 0) / 100.0)::numeric(14, 2) as mrr,
-        (coalesce(monthly.mrr_cents, 0) * 12 / 100.0)::numeric(14, 2) as arr,
-        coalesce(monthly.customers, 0)::integer as customers,
-        (coalesce(monthly.new_cents, 0) / 100.0)::numeric(14, 2) as new_mrr,
-        (coalesce(monthly.expansion_cents, 0) / 100.0)::numeric(14, 2) as expansion_mrr,
-        (coalesce(monthly.contraction_cents, 0) / 100.0)::numeric(14, 2) as contraction_mrr,
-        (coalesce(monthly.churned_cents, 0) / 100.0)::numeric(14, 2) as churned_mrr,
-        (coalesce(monthly.reactivation_cents, 0) / 100.0)::numeric(14, 2) as reactivation_mrr,
-        ((
-            coalesce(monthly.new_cents, 0) + coalesce(monthly.reactivation_cents, 0)
-            + coalesce(monthly.expansion_cents, 0) - coalesce(monthly.contraction_cents, 0)
-            - coalesce(monthly.churned_cents, 0)
-        ) / 100.0)::numeric(14, 2) as net_new_mrr
-    from months
-    left join monthly on months.month = monthly.month
+        month,
+        (mrr_cents / 100.0)::numeric(14, 2) as mrr,
+        (mrr_cents * 12 / 100.0)::numeric(14, 2) as arr,
+        customers::integer as customers,
+        (new_cents / 100.0)::numeric(14, 2) as new_mrr,
+        (expansion_cents / 100.0)::numeric(14, 2) as expansion_mrr,
+        (contraction_cents / 100.0)::numeric(14, 2) as contraction_mrr,
+        (churned_cents / 100.0)::numeric(14, 2) as churned_mrr,
+        (reactivation_cents / 100.0)::numeric(14, 2) as reactivation_mrr,
+        ((new_cents + reactivation_cents + expansion_cents - contraction_cents - churned_cents) / 100.0)::numeric(
+            14, 2
+        ) as net_new_mrr,
+        (churned_involuntary_cents / 100.0)::numeric(14, 2) as churned_mrr_involuntary,
+        customers_start::integer as customers_start,
+        new_customers::integer as new_customers,
+        reactivated_customers::integer as reactivated_customers,
+        churned_customers::integer as churned_customers,
+        round(churned_customers::numeric / nullif(customers_start, 0), 6) as customer_churn_rate,
+        round((start_cents - contraction_cents - churned_cents)::numeric / nullif(start_cents, 0), 6) as grr,
+        round(
+            (start_cents + expansion_cents - contraction_cents - churned_cents)::numeric / nullif(start_cents, 0), 6
+        ) as nrr,
+        round(
+            (new_cents + reactivation_cents + expansion_cents)::numeric / nullif(contraction_cents + churned_cents, 0),
+            6
+        ) as quick_ratio,
+        round(mrr_cents::numeric / nullif(customers * 100, 0), 2)::numeric(14, 2) as arpa,
+        -- ltv = arpa / c with c = churned_customers_6m / customers_start_6m, as one exact division; null when
+        -- nobody churned in the window (c = 0; a churned customer implies customers_start_6m > 0) or no customers
+        round(
+            mrr_cents::numeric * customers_start_6m / nullif(customers * churned_customers_6m * 100, 0), 2
+        )::numeric(14, 2) as ltv
+    from with_ltv_window
 )
 
 select * from final

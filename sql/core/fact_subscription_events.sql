@@ -5,7 +5,7 @@ using core_reattributed
 where subscriptions.message_id = core_reattributed.message_id;
 
 insert into core.fact_subscription_events (
-    message_id, user_id, event_name, event_at, plan, billing_period, mrr_cents, file_id, line_no
+    message_id, user_id, event_name, event_at, plan, billing_period, mrr_cents, file_id, line_no, reason
 )
 
 with
@@ -34,7 +34,9 @@ final as (
         properties ->> 'billing_period' as billing_period,
         (properties ->> 'mrr_cents')::bigint as mrr_cents,
         file_id,
-        line_no
+        line_no,
+        -- why a subscription ended (payment_failed = involuntary churn)
+        case when event_name = 'subscription_cancelled' then properties ->> 'reason' end as reason
     from subscription_events
 )
 

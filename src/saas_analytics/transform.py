@@ -32,13 +32,15 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
     "core": (
         "core_batch", "identity", "fact_events", "core_changes", "dim_users", "dim_accounts", "account_members",
         "dim_features", "dim_documents", "dim_plans",
-        "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "watermarks",
+        "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "mrr_changes", "fact_mrr_monthly",
+        "watermarks",
     ),
 }
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
     "platform_daily_activity", "pipeline_file_loads", "quarantine_reasons", "pipeline_run_summary",
+    "revenue_retention_cohorts", "billing_monthly",
 )
 # Analytics tables (and views) created by migrations: only their comments come from sql/analytics/<name>.yml.
 ANALYTICS_TABLES: tuple[str, ...] = (

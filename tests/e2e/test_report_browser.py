@@ -162,7 +162,8 @@ CHART_CHECK = """
       + (t.type === 'table' && t.cells ? t.cells.values.reduce((m, c) => m + size(c), 0) : 0), 0);
   const marks = el ? el.querySelectorAll(
       '.scatterlayer .trace path.js-line, .scatterlayer .trace path.js-fill, .scatterlayer .point,'
-      + ' .barlayer .point path, .pielayer .slice path, .heatmaplayer image, .indicatorlayer text.number,'
+      + ' .barlayer .point path, .waterfalllayer .point path, .pielayer .slice path, .heatmaplayer image,'
+      + ' .indicatorlayer text.number,'
       + ' .table .cell-text').length : 0;
   const box = el ? el.getBoundingClientRect() : {width: 0, height: 0};
   return {card: card.dataset.card, display: card.dataset.display, rows: Number(card.dataset.rows),

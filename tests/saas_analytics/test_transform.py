@@ -163,7 +163,7 @@ def snapshot(conninfo: str) -> dict[str, list]:
         "staging.duplicates", "staging.staged_files", "core.dim_users", "core.dim_features", "core.dim_documents",
         "core.dim_plans", "core.fact_events", "core.fact_subscription_events", "core.fact_sessions",
         "core.fact_daily_user_activity", "core.identity_link_candidates", "core.identity_links", "core.identity_map",
-        "core.dim_accounts", "core.account_members",
+        "core.dim_accounts", "core.account_members", "core.fact_mrr_monthly",
         "core.watermarks",
         *[f"analytics.{name}" for name in transform.ANALYTICS_VIEWS if name != "pipeline_run_summary"],  # audit
     ]

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 GRID_COLUMNS = 24  # Metabase's dashboard grid
-DISPLAYS = ("line", "area", "bar", "row", "pie", "scalar", "table", "heatmap")
+DISPLAYS = ("line", "area", "bar", "row", "pie", "scalar", "table", "heatmap", "waterfall")
 FORMATS = ("currency", "percent", "integer", "number", "seconds")
 FILTER_TYPES = ("date",)
 
@@ -276,12 +276,12 @@ def _check_card(card: Card, where: str, filter_slugs: set[str]) -> None:
     """The fields each display needs, the tags the SQL uses, and the relations it reads."""
     needs = {
         "line": ("x", "y"), "area": ("x", "y"), "bar": ("x", "y"), "row": ("x", "y"), "pie": ("x", "y"),
-        "scalar": ("value",), "table": ("columns",), "heatmap": ("x", "y", "value"),
+        "scalar": ("value",), "table": ("columns",), "heatmap": ("x", "y", "value"), "waterfall": ("x", "y"),
     }[card.display]
     for name in needs:
         if not getattr(card, name):
             raise DefinitionError(f"{where}: display {card.display!r} needs `{name}`")
-    if card.display in ("pie", "heatmap") and len(card.y) != 1:
+    if card.display in ("pie", "heatmap", "waterfall") and len(card.y) != 1:
         raise DefinitionError(f"{where}: display {card.display!r} takes exactly one `y` column")
     if card.series and (len(card.y) != 1 or card.y2):
         raise DefinitionError(f"{where}: with `series`, give exactly one `y` column and no `y2`")

@@ -254,6 +254,28 @@ def _heatmap_figure(card: Card, frame: pd.DataFrame, height: int) -> go.Figure:
     return fig
 
 
+def _waterfall_figure(card: Card, frame: pd.DataFrame, height: int) -> go.Figure:
+    """A bridge: the first row is where it starts, each later row moves it, the last bar (the total) is the end."""
+    column = card.y[0]
+    labels = [*frame[card.x].astype(str).tolist(), "End"]
+    values = [None if pd.isna(v) else float(v) for v in frame[column].tolist()]
+    fmt = HOVER_FORMAT.get(card.formats.get(column, ""), "")
+    fig = go.Figure(go.Waterfall(
+        x=labels, y=[*values, None], measure=["absolute"] + ["relative"] * (len(values) - 1) + ["total"],
+        texttemplate="%{y" + (":" + fmt if fmt else "") + "}", textposition="outside",
+        hovertemplate="%{x}: %{y" + (":" + fmt if fmt else "") + "}<extra></extra>",
+        increasing={"marker": {"color": "#88BF4D"}}, decreasing={"marker": {"color": "#EF8C8C"}},
+        totals={"marker": {"color": "#509EE3"}}, connector={"line": {"color": "#c9ced6"}},
+    ))
+    layout = _base_layout(card, height)
+    layout["yaxis"] |= _axis_format(card, [column])
+    layout["xaxis"] |= {"type": "category"}
+    layout["hovermode"] = "closest"
+    layout["showlegend"] = False
+    fig.update_layout(layout)
+    return fig
+
+
 def _pie_figure(card: Card, frame: pd.DataFrame, height: int) -> go.Figure:
     labels = frame[card.x].astype(str).tolist()
     colors = _series_colors(frame[card.x])
@@ -284,7 +306,7 @@ def make_figure(card: Card, frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return _empty_figure(height, "No data for this period")
     builder = {"scalar": _scalar_figure, "table": _table_figure, "heatmap": _heatmap_figure,
-               "pie": _pie_figure}.get(card.display, _xy_figure)
+               "pie": _pie_figure, "waterfall": _waterfall_figure}.get(card.display, _xy_figure)
     return builder(card, frame, height)
 
 

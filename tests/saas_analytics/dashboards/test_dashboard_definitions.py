@@ -27,8 +27,8 @@ def dashboards():
     return {d.key: d for d in load_dashboards(ROOT)}
 
 
-def test_the_three_dashboards_exist_in_order(dashboards) -> None:
-    assert [d.name for d in load_dashboards(ROOT)] == ["Executive overview", "Engagement & retention",
+def test_the_dashboards_exist_in_order(dashboards) -> None:
+    assert [d.name for d in load_dashboards(ROOT)] == ["Executive overview", "Engagement & retention", "Revenue",
                                                         "Pipeline health"]
     assert sorted(p.name for p in ROOT.glob("*.yml")) == sorted(f"{k}.yml" for k in dashboards)
 

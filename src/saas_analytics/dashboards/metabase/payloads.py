@@ -62,7 +62,7 @@ def metabase_display(card: Card) -> str:
 def visualization_settings(card: Card) -> dict[str, Any]:
     """Metabase's `visualization_settings` for a card."""
     settings: dict[str, Any] = {}
-    if card.display in ("line", "area", "bar", "row"):
+    if card.display in ("line", "area", "bar", "row", "waterfall"):
         settings["graph.dimensions"] = [card.x, *([card.series] if card.series else [])]
         settings["graph.metrics"] = [*card.y, *card.y2]
         if card.stacked:
@@ -79,6 +79,8 @@ def visualization_settings(card: Card) -> dict[str, Any]:
             settings["graph.x_axis.title_text"] = card.x_title
         if card.y_title:
             settings["graph.y_axis.title_text"] = card.y_title
+        if card.display == "waterfall":  # the first row is the start; Metabase adds the end as the total
+            settings["waterfall.show_total"] = True
     elif card.display == "pie":
         settings["pie.dimension"] = card.x
         settings["pie.metric"] = card.y[0]

@@ -1,0 +1,26 @@
+-- grr (gross revenue retention) of the latest month in the period, and of the month before
+with
+
+months as (
+    select
+        month,
+        grr,
+        lag(grr) over (order by month) as previous_grr
+    from analytics.mrr_monthly
+),
+
+final as (
+    select
+        month,
+        grr,
+        previous_grr
+    from months
+    where
+        true
+        [[and month >= date_trunc('month', {{start_date}}::date)]]
+        [[and month <= {{end_date}}::date]]
+    order by month desc
+    limit 1
+)
+
+select * from final
