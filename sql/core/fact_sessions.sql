@@ -1,46 +1,70 @@
--- grain: one row per session (the track events that share properties.session_id)
--- The sessions this run's events touch are rebuilt from fact_events (late events included).
+-- grain: one row per session: a person's activity events (track, page, screen) with no gap over 30 minutes
+-- The sessions around this run's changed events (session_scope) are deleted and rebuilt from fact_events,
+-- so a late event can merge two sessions, extend one, or (re-attributed away) split one.
 delete from core.fact_sessions as sessions
-using (
-    select distinct session_id
-    from core_batch
-    where session_id is not null
-) as touched
-where sessions.session_id = touched.session_id;
+using session_scope as scope
+where
+    sessions.user_id = scope.user_id
+    and sessions.ended_at >= scope.span_from
+    and sessions.started_at <= scope.span_to;
 
 insert into core.fact_sessions (
-    session_id, user_id, session_date, started_at, ended_at, duration_seconds, track_events, feature_uses, platform
+    user_id, started_at, ended_at, session_date, duration_seconds, events, feature_uses, platform
 )
 
 with
 
-touched as (
-    select distinct session_id
-    from core_batch
-    where session_id is not null
+scope as (
+    select * from session_scope
 ),
 
-session_events as (
-    select events.*
+activity as (
+    select
+        events.user_id,
+        events.event_at,
+        events.event_name,
+        events.platform,
+        events.file_id,
+        events.line_no
     from core.fact_events as events
-    inner join touched on events.session_id = touched.session_id
-    where events.event_type = 'track'
+    inner join scope
+        on
+            events.user_id = scope.user_id
+            and events.event_at between scope.span_from and scope.span_to
+    where events.event_type in ('track', 'page', 'screen')
+),
+
+-- an event more than 30 minutes after the person's previous one starts a session (ties: load order)
+starts as (
+    select
+        *,
+        coalesce(
+            event_at - lag(event_at) over by_time > interval '30 minutes', true
+        )::integer as is_start
+    from activity
+    window by_time as (partition by user_id order by event_at, file_id, line_no)
+),
+
+numbered as (
+    select
+        *,
+        sum(is_start) over (partition by user_id order by event_at, file_id, line_no) as session_no
+    from starts
 ),
 
 final as (
     select
-        session_id,
-        -- a session id belongs to one user; should a client reuse it, the first user keeps it
-        (array_agg(user_id order by event_at, file_id, line_no))[1] as user_id,
-        (min(event_at) at time zone 'UTC')::date as session_date,
+        user_id,
         min(event_at) as started_at,
         max(event_at) as ended_at,
-        extract(epoch from max(event_at) - min(event_at))::integer as duration_seconds,
-        count(*) as track_events,
+        (min(event_at) at time zone 'UTC')::date as session_date,
+        extract(epoch from max(event_at) - min(event_at)) as duration_seconds,
+        count(*) as events,
         count(*) filter (where event_name = 'feature_used') as feature_uses,
+        -- the platform used most in the session
         mode() within group (order by platform) as platform
-    from session_events
-    group by session_id
+    from numbered
+    group by user_id, session_no
 )
 
 select * from final;

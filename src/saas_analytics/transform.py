@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from saas_analytics import funnels
 from saas_analytics.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -22,13 +23,15 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
     "staging": ("stg_files", "stg_batch", "quarantine", "events", "duplicates", "staged_files"),
     "core": (
         "core_batch", "dim_users", "dim_features", "dim_documents", "dim_plans",
-        "fact_events", "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "watermarks",
+        "fact_events", "core_changes", "fact_subscription_events", "session_scope", "fact_sessions",
+        "fact_daily_user_activity", "watermarks",
     ),
 }
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
     "platform_daily_activity", "pipeline_file_loads", "quarantine_reasons",
+    "user_lifecycle", "funnel_user_steps", "funnel_conversion", "daily_sessions", "acquisition_monthly",
 )
 TRANSFORM_LOCK = 4_242_002
 KEY_LINE = re.compile(r"^--\s*key:\s*(.+)$", re.MULTILINE)
@@ -108,7 +111,12 @@ def refresh_analytics(
     say = progress or log.info
     reader_role = reader_role or get_settings().reader_role
     results = []
+    funnel_steps = funnels.load_funnels()  # a bad sql/funnels.yml stops here, before any view changes
     with psycopg.connect(conninfo, autocommit=True) as conn:
+        started = time.perf_counter()
+        rows = funnels.sync_funnel_steps(conn, funnel_steps)
+        results.append(StepResult("core.funnel_steps", rows, time.perf_counter() - started))
+        say(f"core.funnel_steps: {rows} steps loaded from sql/funnels.yml")
         for name in ANALYTICS_VIEWS:
             started = time.perf_counter()
             select_sql = read_sql("analytics", name)
