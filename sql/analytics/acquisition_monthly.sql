@@ -33,7 +33,7 @@ converted as (
     inner join core.fact_subscription_events as subscriptions
         on
             signups.user_id = subscriptions.user_id
-            and subscriptions.event_at >= signups.signup_at
+            and signups.signup_at <= subscriptions.event_at
             and subscriptions.event_at <= signups.signup_at + interval '30 days'
     where subscriptions.mrr_cents > 0
 ),
@@ -51,16 +51,29 @@ per_month as (
     group by signups.signup_month, signups.channel
 ),
 
+bounds as (
+    select
+        min(signup_month) as first_month,
+        max(signup_month) as last_month
+    from signups
+),
+
+channels as (
+    select distinct channel
+    from signups
+),
+
 -- every channel in every month, quiet ones with zeros
 grid as (
     select
         months.signup_month::date as signup_month,
         channels.channel
-    from (select min(signup_month) as first_month, max(signup_month) as last_month from signups) as bounds
-    cross join lateral generate_series(
-        bounds.first_month::timestamp, bounds.last_month::timestamp, interval '1 month'
-    ) as months (signup_month)
-    cross join (select distinct channel from signups) as channels
+    from bounds
+    cross join
+        lateral generate_series(
+            bounds.first_month::timestamp, bounds.last_month::timestamp, interval '1 month'
+        ) as months (signup_month)
+    cross join channels
 ),
 
 final as (

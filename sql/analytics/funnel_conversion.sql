@@ -22,11 +22,16 @@ progress as (
     from analytics.funnel_user_steps
 ),
 
--- the latest valid event timestamp (fact_events_date finds its day without a full scan)
-data_through as (
-    select max(event_at) as data_through
+-- the latest valid event timestamp (the index on event_date finds its day without a full scan)
+latest_day as (
+    select max(event_date) as latest_date
     from core.fact_events
-    where event_date = (select max(event_date) from core.fact_events)
+),
+
+data_through as (
+    select max(events.event_at) as data_through
+    from core.fact_events as events
+    inner join latest_day on events.event_date = latest_day.latest_date
 ),
 
 entrants as (
@@ -56,9 +61,10 @@ grid as (
         steps.step,
         steps.step_name
     from month_bounds
-    cross join lateral generate_series(
-        month_bounds.first_month::timestamp, month_bounds.last_month::timestamp, interval '1 month'
-    ) as months (cohort_month)
+    cross join
+        lateral generate_series(
+            month_bounds.first_month::timestamp, month_bounds.last_month::timestamp, interval '1 month'
+        ) as months (cohort_month)
     inner join steps on month_bounds.funnel = steps.funnel
 ),
 
@@ -95,7 +101,10 @@ counts as (
         coalesce(entered.entered_users, 0) as entered_users,
         coalesce(entered.eligible_users, 0) as eligible_users,
         coalesce(reached.reached_users, 0) as reached_users,
-        reached.median_seconds_to_step
+        reached.median_seconds_to_step,
+        lag(coalesce(reached.reached_users, 0)) over (
+            partition by grid.funnel, grid.cohort_month order by grid.step
+        ) as previous_reached_users
     from grid
     left join entered on grid.funnel = entered.funnel and grid.cohort_month = entered.cohort_month
     left join reached
@@ -116,14 +125,8 @@ final as (
         (entered_users - eligible_users)::integer as in_progress_users,
         reached_users::integer as reached_users,
         round(reached_users::numeric / nullif(eligible_users, 0), 6) as conversion_rate,
-        case
-            when step > 1
-                then round(
-                    reached_users::numeric
-                    / nullif(lag(reached_users) over (partition by funnel, cohort_month order by step), 0),
-                    6
-                )
-        end as step_conversion_rate,
+        -- null on step 1 (no previous step) and when nobody reached the previous step
+        round(reached_users::numeric / nullif(previous_reached_users, 0), 6) as step_conversion_rate,
         round(median_seconds_to_step::numeric, 3) as median_seconds_to_step
     from counts
 )

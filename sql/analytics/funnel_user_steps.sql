@@ -37,7 +37,7 @@ reached (funnel, user_id, step, entered_at, window_ends_at, reached_at) as (
         1,
         entered_at,
         window_ends_at,
-        entered_at
+        entered_at as reached_at
     from entries
     union all
     select
@@ -50,16 +50,17 @@ reached (funnel, user_id, step, entered_at, window_ends_at, reached_at) as (
     from reached
     inner join steps as next_step
         on reached.funnel = next_step.funnel and next_step.step = reached.step + 1
-    cross join lateral (
-        select min(events.event_at) as reached_at
-        from core.fact_events as events
-        where
-            events.user_id = reached.user_id
-            and events.event_name = next_step.event_name
-            and events.properties @> next_step.property_filters
-            and events.event_at >= reached.reached_at
-            and events.event_at <= reached.window_ends_at
-    ) as next_event
+    cross join
+        lateral (
+            select min(events.event_at) as reached_at
+            from core.fact_events as events
+            where
+                events.user_id = reached.user_id
+                and events.event_name = next_step.event_name
+                and events.properties @> next_step.property_filters
+                and events.event_at >= reached.reached_at
+                and events.event_at <= reached.window_ends_at
+        ) as next_event
     where next_event.reached_at is not null
 ),
 

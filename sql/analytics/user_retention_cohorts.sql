@@ -17,11 +17,17 @@ active_months as (
     from core.fact_daily_user_activity
 ),
 
+latest_activity as (
+    select max(activity_date) as latest_day
+    from core.fact_daily_user_activity
+),
+
 latest as (
     select
-        max(activity_month) as latest_month,
-        (select max(activity_date) from core.fact_daily_user_activity) as latest_day
+        max(active_months.activity_month) as latest_month,
+        max(latest_activity.latest_day) as latest_day
     from active_months
+    cross join latest_activity
 ),
 
 cohort_sizes as (

@@ -56,8 +56,8 @@ final as (
     left join core.fact_sessions as sessions
         on
             spans.user_id = sessions.user_id
-            and sessions.ended_at >= spans.span_from
-            and sessions.started_at <= spans.span_to
+            and spans.span_from <= sessions.ended_at
+            and spans.span_to >= sessions.started_at
     group by spans.user_id
 )
 

@@ -59,7 +59,8 @@ def assert_frame_matches(name: str, got: pd.DataFrame, want: pd.DataFrame, keys:
                 ok = (math.isnan(a) and math.isnan(b)) or abs(a - b) <= TOLERANCE.get(column, 1e-6)
                 assert ok, f"{name}.{column} row {i} ({want.loc[i, keys].tolist()}): {a} != {b}"
         else:
-            assert g == w, f"{name}.{column} differs: first at {next(i for i, (a, b) in enumerate(zip(g, w)) if a != b)}"
+            first = next((i for i, (a, b) in enumerate(zip(g, w, strict=True)) if a != b), None)
+            assert g == w, f"{name}.{column} differs, first at row {first}: {g[first]!r} != {w[first]!r}"
 
 
 def assert_product_matches_reference(conninfo: str, landing_dir: Path) -> pd.DataFrame:
