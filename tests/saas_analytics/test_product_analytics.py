@@ -187,3 +187,37 @@ def test_a_broken_invariant_fails_its_data_test(warehouse_db: str, landing_dir: 
         conn.execute("update core.fact_sessions set events = events + 1 where user_id = 's3'")
     with pytest.raises(transform.DataTestError, match="assert_core_sessions_match_events.sql returned 1 rows"):
         pipeline.check(warehouse_db, "t", pipeline.CORE_TEST_LAYERS)
+
+
+def test_after_migration_0008_the_next_core_run_rebuilds_every_session(warehouse_db: str, landing_dir: Path) -> None:
+    """Migration 0008 leaves core.fact_sessions empty; the next core run (nothing new) rebuilds it whole."""
+    fx.session_story(landing_dir)
+    run_pipeline(warehouse_db, landing_dir, run_id="first")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        conn.execute("delete from core.fact_sessions")
+    run_pipeline(warehouse_db, landing_dir, run_id="after-upgrade")
+    assert query(warehouse_db, "select count(*) as n from core.fact_sessions")["n"][0] == 4
+    assert_product_matches_reference(warehouse_db, landing_dir)
+
+
+def test_migration_0008_downgrades_and_upgrades(warehouse_db: str, landing_dir: Path) -> None:
+    fx.session_story(landing_dir)
+    run_pipeline(warehouse_db, landing_dir)  # the analytics views that read the new tables exist
+    from alembic import command
+    from alembic.config import Config
+
+    from saas_analytics import warehouse
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
+    cfg.attributes["conninfo"] = warehouse_db
+    cfg.attributes["reader_role"] = "analytics_reader"
+    command.downgrade(cfg, "0003")
+    columns = query(warehouse_db, "select column_name from information_schema.columns"
+                                  " where table_schema = 'core' and table_name = 'fact_sessions'")
+    assert "session_id" in set(columns["column_name"])
+    command.upgrade(cfg, "head")
+    keys = query(warehouse_db, "select a.attname from pg_index i join pg_attribute a"
+                               " on a.attrelid = i.indrelid and a.attnum = any(i.indkey)"
+                               " where i.indrelid = 'core.fact_sessions'::regclass and i.indisprimary")
+    assert set(keys["attname"]) == {"user_id", "started_at"}

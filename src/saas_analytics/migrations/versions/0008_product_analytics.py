@@ -49,6 +49,11 @@ create table core.funnel_steps (
 """
 
 DOWNGRADE = """
+-- the analytics views that read these tables (the next refresh re-creates what the code still lists)
+drop materialized view if exists analytics.acquisition_monthly;
+drop materialized view if exists analytics.funnel_conversion;
+drop materialized view if exists analytics.funnel_user_steps;
+drop materialized view if exists analytics.daily_sessions;
 drop table core.funnel_steps;
 drop table core.fact_sessions;
 create table core.fact_sessions (
