@@ -56,6 +56,10 @@ reached (funnel, user_id, step, entered_at, window_ends_at, reached_at) as (
             from core.fact_events as events
             where
                 events.user_id = reached.user_id
+                -- the day bounds let the (user_id, event_date) index skip the person's other days
+                and events.event_date
+                between (reached.reached_at at time zone 'UTC')::date
+                and (reached.window_ends_at at time zone 'UTC')::date
                 and events.event_name = next_step.event_name
                 and events.properties @> next_step.property_filters
                 and events.event_at >= reached.reached_at

@@ -30,6 +30,9 @@ activity as (
     inner join scope
         on
             events.user_id = scope.user_id
+            -- the day bounds let the (user_id, event_date) index skip the person's other days
+            and events.event_date
+            between (scope.span_from at time zone 'UTC')::date and (scope.span_to at time zone 'UTC')::date
             and events.event_at between scope.span_from and scope.span_to
     where events.event_type in ('track', 'page', 'screen')
 ),
