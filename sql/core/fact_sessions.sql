@@ -18,23 +18,29 @@ scope as (
     select * from session_scope
 ),
 
+-- a lateral lookup per person: the (user_id, event_date) index is used even with stale statistics
 activity as (
-    select
-        events.user_id,
-        events.event_at,
-        events.event_name,
-        events.platform,
-        events.file_id,
-        events.line_no
-    from core.fact_events as events
-    inner join scope
-        on
-            events.user_id = scope.user_id
-            -- the day bounds let the (user_id, event_date) index skip the person's other days
-            and events.event_date
-            between (scope.span_from at time zone 'UTC')::date and (scope.span_to at time zone 'UTC')::date
-            and events.event_at between scope.span_from and scope.span_to
-    where events.event_type in ('track', 'page', 'screen')
+    select events.*
+    from scope
+    cross join
+        lateral (
+            select
+                fact_events.user_id,
+                fact_events.event_at,
+                fact_events.event_name,
+                fact_events.platform,
+                fact_events.file_id,
+                fact_events.line_no
+            from core.fact_events
+            where
+                fact_events.user_id = scope.user_id
+                and fact_events.event_date
+                between (scope.span_from at time zone 'UTC')::date and (scope.span_to at time zone 'UTC')::date
+                and fact_events.event_at between scope.span_from and scope.span_to
+                and fact_events.event_type in ('track', 'page', 'screen')
+            -- offset 0 keeps the subquery a per-person lookup (the planner may not flatten it into a scan)
+            offset 0  -- noqa: AM09
+        ) as events
 ),
 
 -- an event more than 30 minutes after the person's previous one starts a session (ties: load order)
