@@ -17,9 +17,17 @@ active_months as (
     from core.fact_daily_user_activity
 ),
 
+latest_activity as (
+    select max(activity_date) as latest_day
+    from core.fact_daily_user_activity
+),
+
 latest as (
-    select max(activity_month) as latest_month
+    select
+        max(active_months.activity_month) as latest_month,
+        max(latest_activity.latest_day) as latest_day
     from active_months
+    cross join latest_activity
 ),
 
 cohort_sizes as (
@@ -68,8 +76,12 @@ final as (
         grid.months_since_signup,
         grid.cohort_size::integer as cohort_size,
         coalesce(retained.retained_users, 0)::integer as retained_users,
-        round(coalesce(retained.retained_users, 0)::numeric / grid.cohort_size, 6) as retention_rate
+        round(coalesce(retained.retained_users, 0)::numeric / grid.cohort_size, 6) as retention_rate,
+        -- month cohort_month + k is complete when its last day is on or before the latest activity day
+        (grid.cohort_month + make_interval(months => grid.months_since_signup + 1) - interval '1 day')::date
+        <= latest.latest_day as is_complete
     from grid
+    cross join latest
     left join retained
         on
             grid.cohort_month = retained.cohort_month

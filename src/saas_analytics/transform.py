@@ -21,6 +21,7 @@ import psycopg
 import yaml
 from psycopg import sql
 
+from saas_analytics import funnels
 from saas_analytics.config import get_settings
 from saas_analytics.errors import PermanentError
 
@@ -32,8 +33,8 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
     "core": (
         "core_batch", "identity", "fact_events", "core_changes", "dim_users", "dim_accounts", "account_members",
         "dim_features", "dim_documents", "dim_plans",
-        "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "mrr_changes", "fact_mrr_monthly",
-        "watermarks",
+        "fact_subscription_events", "session_scope", "fact_sessions", "fact_daily_user_activity", "mrr_changes",
+        "fact_mrr_monthly", "watermarks",
     ),
 }
 # Analytics materialized views, in refresh order.
@@ -41,6 +42,7 @@ ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
     "platform_daily_activity", "pipeline_file_loads", "quarantine_reasons", "pipeline_run_summary",
     "revenue_retention_cohorts", "billing_monthly",
+    "user_lifecycle", "funnel_user_steps", "funnel_conversion", "daily_sessions", "acquisition_monthly",
 )
 # Analytics tables (and views) created by migrations: only their comments come from sql/analytics/<name>.yml.
 ANALYTICS_TABLES: tuple[str, ...] = (
@@ -182,10 +184,15 @@ def refresh_analytics(
     say = progress or log.info
     reader_role = reader_role or get_settings().reader_role
     results = []
+    funnel_steps = funnels.load_funnels()  # a bad sql/funnels.yml stops here, before any view changes
     with psycopg.connect(conninfo, autocommit=True) as conn:
         # The transforms' lock: two runs creating the views at once would collide in pg_type, and a
         # refresh must not read a layer half-way through a correction (`saas-analytics files replace`).
         conn.execute("select pg_advisory_lock(%s)", [TRANSFORM_LOCK])
+        started = time.perf_counter()
+        rows = funnels.sync_funnel_steps(conn, funnel_steps)
+        results.append(StepResult("core.funnel_steps", rows, time.perf_counter() - started))
+        say(f"core.funnel_steps: {rows} steps loaded from sql/funnels.yml")
         for name in ANALYTICS_VIEWS:
             started = time.perf_counter()
             action = ensure_view(conn, name, reader_role, refresh=True)

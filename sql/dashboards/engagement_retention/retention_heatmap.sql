@@ -6,7 +6,8 @@ cohorts as (
         cohort_month,
         months_since_signup,
         cohort_size,
-        retention_rate
+        retention_rate,
+        is_complete
     from analytics.user_retention_cohorts
     where
         true
@@ -19,6 +20,7 @@ final as (
         cohort_month,
         months_since_signup,
         retention_rate,
+        is_complete,
         to_char(cohort_month, 'YYYY-MM') || ' (' || cohort_size || ' users)' as cohort
     from cohorts
 )
@@ -26,6 +28,8 @@ final as (
 select
     cohort,
     months_since_signup,
-    retention_rate
+    retention_rate,
+    -- false: the month has not ended yet (an immature cell, drawn differently)
+    is_complete
 from final
 order by cohort_month, months_since_signup

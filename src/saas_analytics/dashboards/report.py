@@ -235,16 +235,25 @@ def _table_figure(card: Card, frame: pd.DataFrame, height: int) -> go.Figure:
 
 
 def _heatmap_figure(card: Card, frame: pd.DataFrame, height: int) -> go.Figure:
-    grid = frame.pivot(index=card.y[0], columns=card.x, values=card.value).sort_index()
-    z = [[None if pd.isna(v) else float(v) for v in row] for row in grid.to_numpy()]
+    """A heat map; when the query has an `is_complete` column, immature cells (False) are drawn in grey."""
+    immature = frame["is_complete"].eq(False) if "is_complete" in frame.columns else pd.Series(False, frame.index)
     fmt = HOVER_FORMAT.get(card.formats.get(card.value, ""), "")
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index], colorscale="Blues",
-        zmin=0, zmax=1 if card.formats.get(card.value) == "percent" else None,
-        texttemplate="%{z" + (":" + fmt if fmt else "") + "}", hoverongaps=False,
-        hovertemplate=f"%{{y}}, month %{{x}}: %{{z{':' + fmt if fmt else ''}}}<extra></extra>",
-        colorbar={"tickformat": TICK_FORMAT.get(card.formats.get(card.value, ""), "")},
-    ))
+    fig = go.Figure()
+    for part, colorscale, note in ((~immature, "Blues", ""), (immature, "Greys", " (month not over yet)")):
+        if not part.any() and colorscale == "Greys":
+            continue
+        values = frame[card.value].where(part)
+        grid = frame.assign(**{card.value: values}).pivot(index=card.y[0], columns=card.x, values=card.value)
+        grid = grid.sort_index()
+        z = [[None if pd.isna(v) else float(v) for v in row] for row in grid.to_numpy()]
+        fig.add_trace(go.Heatmap(
+            z=z, x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index], colorscale=colorscale,
+            zmin=0, zmax=1 if card.formats.get(card.value) == "percent" else None, name=note.strip(" ()") or "",
+            texttemplate="%{z" + (":" + fmt if fmt else "") + "}", hoverongaps=False, showscale=not note,
+            opacity=0.55 if note else 1.0,
+            hovertemplate=f"%{{y}}, month %{{x}}: %{{z{':' + fmt if fmt else ''}}}{note}<extra></extra>",
+            colorbar={"tickformat": TICK_FORMAT.get(card.formats.get(card.value, ""), "")},
+        ))
     layout = _base_layout(card, height)
     layout["yaxis"] |= {"autorange": "reversed", "type": "category"}
     layout["xaxis"] |= {"type": "category", "side": "top"}

@@ -28,8 +28,8 @@ def dashboards():
 
 
 def test_the_dashboards_exist_in_order(dashboards) -> None:
-    assert [d.name for d in load_dashboards(ROOT)] == ["Executive overview", "Engagement & retention", "Revenue",
-                                                        "Pipeline health"]
+    assert [d.name for d in load_dashboards(ROOT)] == ["Executive overview", "Engagement & retention", "Product",
+                                                        "Revenue", "Pipeline health"]
     assert sorted(p.name for p in ROOT.glob("*.yml")) == sorted(f"{k}.yml" for k in dashboards)
 
 
@@ -58,6 +58,13 @@ def card(dashboards, ref: str):
     ("pipeline_health/events_by_file", "bar", {"file_name", "valid_events"}),
     ("pipeline_health/quarantine_by_reason", "row", {"reason", "quarantined_lines"}),
     ("pipeline_health/run_durations", "bar", {"run_started", "stage", "seconds"}),
+    # Product: lifecycle with dormant below zero, funnels with in-progress, sessions and depth, channels
+    ("product/lifecycle_weekly", "bar", {"week", "new_users", "returning_users", "resurrecting_users",
+                                         "dormant_users"}),
+    ("product/funnel_steps", "bar", {"step_label", "reached_users", "in_progress_users"}),
+    ("product/sessions_daily", "line", {"activity_date", "sessions", "users"}),
+    ("product/session_depth", "line", {"activity_date", "avg_events_per_session", "median_session_seconds"}),
+    ("product/acquisition_by_channel", "bar", {"signup_month", "channel", "signups"}),
 ])
 def test_the_issue_cards_are_defined(dashboards, ref: str, display: str, columns: set[str]) -> None:
     found = card(dashboards, ref)

@@ -96,3 +96,24 @@ def test_report_on_a_warehouse_without_analytics_says_what_to_do(warehouse_db: s
     with pytest.raises(RuntimeError, match="does not exist; run the pipeline first"):
         build_report(warehouse_db, tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_retention_heatmap_draws_immature_cells_apart(report) -> None:
+    """Cells whose month has not ended (is_complete false) are a second, grey trace, not part of the scale."""
+    page = report.path.read_text()
+    heatmap = figures_by_card(page)["engagement_retention/retention_heatmap"]["data"]
+    assert [trace["showscale"] for trace in heatmap] == [True, False]
+    mature, immature = heatmap
+    cells = [(y, x) for trace in (mature, immature) for y, row in zip(trace["y"], trace["z"], strict=True)
+             for x, value in zip(trace["x"], row, strict=True) if value is not None]
+    assert len(cells) == len(set(cells)), "each cell is drawn by exactly one trace"
+    assert any(v is not None for row in immature["z"] for v in row), "the demo's latest month is not over"
+
+
+def test_product_dashboard_shows_every_funnel(report) -> None:
+    page = report.path.read_text()
+    figures = figures_by_card(page)
+    labels = figures["product/funnel_steps"]["data"][0]["x"]
+    assert {label.split(" ")[0] for label in labels} >= {"activation", "trial_to_paid"}
+    dormant = next(t for t in figures["product/lifecycle_weekly"]["data"] if t["name"] == "dormant users")
+    assert min(dormant["y"]) < 0, "dormant persons are drawn below zero"
