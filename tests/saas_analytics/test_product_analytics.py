@@ -131,10 +131,12 @@ def late_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_incremental_runs_with_late_events_equal_one_full_run(
     warehouse_db: str, landing_dir: Path, late_landing: Path
 ) -> None:
-    files = sorted(late_landing.glob("*.jsonl.gz"))
+    files = sorted(p.relative_to(late_landing) for p in late_landing.rglob("*.jsonl.gz"))
+    assert len(files) == 45
     for i, batch in enumerate([files[:10], files[10:11], files[11:25], files[25:26], files[26:]]):
         for f in batch:
-            shutil.copy(f, landing_dir / f.name)
+            (landing_dir / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(late_landing / f, landing_dir / f)
         run_pipeline(warehouse_db, landing_dir, run_id=f"run{i}")
     assert_product_matches_reference(warehouse_db, late_landing)
 
