@@ -1,5 +1,6 @@
 -- grain: one row per UTC day from the first day with activity to %(as_of)s: signups, DAU, net new MRR
--- (DAU from analytics.daily_active_users; the spine from core.dim_date; MRR moves from the subscription facts)
+-- (DAU from analytics.daily_active_users; the spine from core.dim_date; MRR moves from the subscription facts,
+-- ordered as core.fact_mrr_monthly orders them, so a month's daily moves sum to mrr_monthly.net_new_mrr)
 with
 
 daily_active_users as (
@@ -22,7 +23,8 @@ subscription_events as (
     select
         user_id,
         event_at,
-        message_id,
+        file_id,
+        line_no,
         mrr_cents
     from core.fact_subscription_events
 ),
@@ -51,11 +53,11 @@ dau as (
 ),
 
 mrr_changes as (
-    -- each subscription event's change of the person's MRR (cents)
+    -- each subscription event's change of the person's MRR (cents); equal timestamps in load order
     select
         (event_at at time zone 'UTC')::date as day,
         mrr_cents
-        - coalesce(lag(mrr_cents) over (partition by user_id order by event_at, message_id), 0) as delta_cents
+        - coalesce(lag(mrr_cents) over (partition by user_id order by event_at, file_id, line_no), 0) as delta_cents
     from subscription_events
 ),
 

@@ -1,5 +1,6 @@
 -- grain: one row per activity event (track, page, screen) of a person from %(since)s on, plus every
--- earlier signup (so tenure stays right); events attributed to nobody are no one's behaviour
+-- earlier signup (so tenure stays right); events attributed to nobody are no one's behaviour; in time order,
+-- equal timestamps in load order (file_id, line_no)
 with
 
 person_events as (
@@ -11,7 +12,8 @@ person_events as (
         platform,
         feature,
         document_id,
-        message_id,
+        file_id,
+        line_no,
         event_type,
         event_date
     from core.fact_events
@@ -27,7 +29,8 @@ final as (
         platform,
         feature,
         document_id,
-        message_id
+        file_id,
+        line_no
     from person_events
     where
         (event_type in ('track', 'page', 'screen') and event_date >= %(since)s)
@@ -35,4 +38,4 @@ final as (
 )
 
 select * from final
-order by user_id, event_at, message_id
+order by user_id, event_at, file_id, line_no

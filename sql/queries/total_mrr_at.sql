@@ -1,12 +1,18 @@
--- grain: one row: total MRR (currency) at the instant %(cutoff)s, each person's latest subscription event before it
+-- grain: one row: total MRR (currency) of the month containing %(as_of)s, from the one revenue model
+-- (core.fact_mrr_monthly: each person's MRR at the month's end, valued at the latest data; = mrr_monthly.mrr)
 with
 
-latest_per_person as (
-    select distinct on (user_id) mrr_cents
-    from core.fact_subscription_events
-    where event_at < %(cutoff)s
-    order by user_id asc, event_at desc, message_id desc
+person_months as (
+    select
+        month,
+        mrr_cents
+    from core.fact_mrr_monthly
+),
+
+final as (
+    select coalesce(sum(mrr_cents), 0) / 100.0 as total_mrr
+    from person_months
+    where month = date_trunc('month', %(as_of)s::date)::date
 )
 
-select coalesce(sum(mrr_cents), 0) / 100.0 as total_mrr
-from latest_per_person
+select * from final

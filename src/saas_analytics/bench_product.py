@@ -18,6 +18,7 @@ from psycopg import sql
 
 from saas_analytics import pipeline, transform, warehouse
 from saas_analytics.config import get_settings
+from saas_analytics.queries import scalar
 from saas_analytics.simulator import SimulationConfig, simulate
 
 BENCH_DB = "saas_bench_product"
@@ -58,7 +59,7 @@ def measure(days: int, users: int) -> list[tuple[str, int, float]]:
             views = transform.refresh_analytics(conninfo, progress=lambda _line: None)
             results = [(r.name, r.rows, r.seconds) for r in core + views if r.name in CORE_STEPS + VIEWS]
         with psycopg.connect(conninfo) as conn:
-            events = conn.execute("select count(*) from core.fact_events").fetchone()[0]
+            events = scalar(conn, "core_event_count")
         results.append(("core.fact_events (rows in history)", events, 0.0))
     return results
 

@@ -60,6 +60,11 @@ def latest_activity_date(conn: psycopg.Connection) -> date | None:
     return scalar(conn, "latest_activity_date")
 
 
+def month_total_mrr(conn: psycopg.Connection, as_of: date) -> float:
+    """Total MRR (currency) of the month containing `as_of`, from core.fact_mrr_monthly (= mrr_monthly.mrr)."""
+    return float(scalar(conn, "total_mrr_at", {"as_of": as_of}))
+
+
 def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames:
     """Read the activity events from `since` on (default: all), every earlier signup, and all subscription events.
 
@@ -67,7 +72,7 @@ def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames
     """
     since = since or date(1970, 1, 1)
     events = run_query(conn, "ml_events", {"since": since})
-    events = events.drop(columns="message_id") if "message_id" in events else events
+    events = events.drop(columns=["file_id", "line_no"], errors="ignore")  # load order: the query's tie-break only
     subs = run_query(conn, "ml_subscription_events")
     if events.empty:
         events = pd.DataFrame({c: [] for c in EVENT_COLUMNS})

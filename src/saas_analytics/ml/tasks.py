@@ -19,10 +19,10 @@ import psycopg
 
 from saas_analytics.ml import anomalies as anomaly_lib
 from saas_analytics.ml import churn, insights, segments, store
-from saas_analytics.ml.data import latest_activity_date, read_core
+from saas_analytics.ml.data import latest_activity_date, month_total_mrr, read_core
 from saas_analytics.ml.features import FEATURE_LOOKBACK_DAYS, build_features, scoring_cutoff
 from saas_analytics.pipeline import recorded_stage
-from saas_analytics.queries import fetch_one, run_query, scalar
+from saas_analytics.queries import fetch_one, run_query
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def write_insights(conninfo: str, run_id: str) -> dict:
             cohorts = run_query(conn, "retention_cohort_counts") if _exists(
                 conn, "analytics.user_retention_cohorts") else pd.DataFrame()
             scores = run_query(conn, "churn_scores_as_of", {"as_of": as_of})
-            total_mrr = float(scalar(conn, "total_mrr_at", {"cutoff": _cutoff_instant(as_of)}))
+            total_mrr = month_total_mrr(conn, as_of)
             found = run_query(conn, "metric_anomalies_as_of", {"as_of": as_of})
             profiles = run_query(conn, "segment_profiles_as_of", {"as_of": as_of})
             run = fetch_one(conn, "latest_model_run", {"model_name": churn.MODEL_NAME})
