@@ -73,12 +73,20 @@ stage_totals as (
         min(recorded_at - seconds * interval '1 second') as first_stage_started_at,
         coalesce(sum(seconds), 0) as seconds,
         array_agg(stage order by stage) filter (where status != 'success') as failed_stages,
-        (array_agg(stage || ': ' || coalesce(btrim(error_line), 'failed') order by recorded_at)
-            filter (where status != 'success'))[1] as first_failure,
         string_agg(stage || ': ' || warning, '; ' order by recorded_at) filter (where warning is not null)
             as warnings
     from stages
     group by run_id
+),
+
+first_failures as (
+    -- each run's earliest failed stage, with the first line of its error
+    select distinct on (run_id)
+        run_id,
+        stage || ': ' || coalesce(btrim(error_line), 'failed') as first_failure
+    from stages
+    where status != 'success'
+    order by run_id, recorded_at, stage
 ),
 
 missing_stages as (
@@ -126,7 +134,7 @@ final as (
         -- one line: the first failed stage and its error, else the first required stage that did not
         -- run, else what was set aside; null for a clean success
         case
-            when stage_totals.first_failure is not null then left(stage_totals.first_failure, 500)
+            when first_failures.first_failure is not null then left(first_failures.first_failure, 500)
             when missing_stages.missing_stages is not null and recorded_runs.run_id is not null
                 then missing_stages.missing_stages[1] || ' did not run'
             when missing_stages.missing_stages is null then left(stage_totals.warnings, 500)
@@ -142,6 +150,7 @@ final as (
     from run_ids
     left join recorded_runs on run_ids.run_id = recorded_runs.run_id
     left join stage_totals on run_ids.run_id = stage_totals.run_id
+    left join first_failures on run_ids.run_id = first_failures.run_id
     left join missing_stages on run_ids.run_id = missing_stages.run_id
     left join file_totals on run_ids.run_id = file_totals.run_id
 )

@@ -43,7 +43,7 @@ ANALYTICS_VIEWS: tuple[str, ...] = (
 ANALYTICS_TABLES: tuple[str, ...] = (
     "pipeline_runs", "pipeline_run_stages", "ml_model_runs", "churn_risk_score_history", "churn_risk_scores",
     "churn_risk_drivers", "user_segment_history", "user_segments", "segment_profiles", "metric_anomalies",
-    "insights",
+    "insights", "pipeline_quarantined_files", "file_corrections",
 )
 TRANSFORM_LOCK = 4_242_002
 KEY_LINE = re.compile(r"^--\s*key:\s*(.+)$", re.MULTILINE)
