@@ -48,8 +48,6 @@ def airflow_connection_json(conninfo: str) -> str:
 
 ADMIN_USER = "admin"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-DEFAULT_API_PORT = 8080
-DEFAULT_API_HOST = "127.0.0.1"
 
 
 def secrets_file(settings: Settings) -> Path:
@@ -116,25 +114,13 @@ def admin_password(settings: Settings | None = None) -> tuple[str, bool]:
     return passwords[ADMIN_USER], created
 
 
-def api_port() -> int:
-    """Port of the local api-server (UI + REST API): AIRFLOW_PORT, default 8080."""
-    value = os.environ.get("AIRFLOW_PORT") or str(DEFAULT_API_PORT)
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ValueError(f"AIRFLOW_PORT must be a TCP port number, not {value!r}")
-    return int(value)
-
-
-def api_host() -> str:
-    """Address the local api-server listens on: AIRFLOW_HOST, default 127.0.0.1 (this machine only)."""
-    return os.environ.get("AIRFLOW_HOST") or DEFAULT_API_HOST
-
-
 def api_url(settings: Settings | None = None) -> str:
-    """Base URL of the local api-server, as clients on this machine reach it."""
-    host = api_host()
+    """Base URL of the local api-server (AIRFLOW_HOST, AIRFLOW_PORT), as clients on this machine reach it."""
+    settings = settings or get_settings()
+    host = settings.airflow_host
     host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
     host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{api_port()}"
+    return f"http://{host}:{settings.airflow_port}"
 
 
 def airflow_env(settings: Settings | None = None) -> dict[str, str]:
@@ -171,14 +157,16 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(settings)),
         # The api-server (UI, REST API v2, and the execution API the task workers talk to).
-        "AIRFLOW__API__HOST": api_host(),
-        "AIRFLOW__API__PORT": str(api_port()),
+        "AIRFLOW__API__HOST": settings.airflow_host,
+        "AIRFLOW__API__PORT": str(settings.airflow_port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url(settings)}/execution/",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.airflow_home / "logs"),
         "SAAS_PROJECT_DIR": str(settings.project_dir),
         "DATA_DIR": str(settings.data_dir),
         "LANDING_DIR": str(settings.landing_dir),
         "LANDING_SETTLE_SECONDS": str(settings.landing_settle_seconds),
+        "AIRFLOW_HOST": settings.airflow_host,
+        "AIRFLOW_PORT": str(settings.airflow_port),
         "PYTHONUNBUFFERED": "1",
     })
     return env
@@ -355,15 +343,17 @@ def runs_with_token(token: str, settings: Settings) -> list[tuple[str, str]]:
 
 
 def run_reason(run_id: str, settings: Settings) -> str | None:
-    """The one-line reason recorded in analytics.pipeline_runs for a run (None when there is none)."""
+    """A run's one-line reason, as analytics.pipeline_run_summary defines it (None when there is none)."""
     import psycopg
+
+    from saas_analytics import queries
 
     try:
         with psycopg.connect(warehouse_conninfo(settings)) as conn:
-            row = conn.execute("select reason from analytics.pipeline_runs where run_id = %s", [run_id]).fetchone()
+            row = queries.fetch_one(conn, "pipeline_run_status", {"run_id": run_id})
     except psycopg.Error:
         return None
-    return row[0] if row else None
+    return row["reason"] if row else None
 
 
 def _kill_all(procs: list) -> None:

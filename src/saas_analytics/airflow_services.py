@@ -335,8 +335,8 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
         running = tuple(s.name for s in component_status(settings) if s.running)
         missing = tuple(name for name in COMPONENTS if name not in running)
         if missing:
-            if "api-server" in missing and _port_in_use(airflow_runner.api_host(), airflow_runner.api_port()):
-                raise AirflowServiceError(f"port {airflow_runner.api_port()} is already in use by another program; "
+            if "api-server" in missing and _port_in_use(settings.airflow_host, settings.airflow_port):
+                raise AirflowServiceError(f"port {settings.airflow_port} is already in use by another program; "
                                           "set AIRFLOW_PORT to a free port")
             say("migrating the metadata database …")
             result = subprocess.run([airflow_runner.airflow_bin(), "db", "migrate"], env=env, text=True,

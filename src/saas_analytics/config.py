@@ -52,6 +52,11 @@ class Settings:
     metabase_collection: str | None = None
     # A landing file younger than this (by mtime), or empty, is left for the next run (still uploading).
     landing_settle_seconds: float = 60.0
+    # The local Airflow api-server (UI, REST API, execution API): where it listens.
+    airflow_host: str = "127.0.0.1"
+    airflow_port: int = 8080
+    # Who runs `saas-analytics files replace|forget` (recorded with each correction); None: the login name.
+    operator: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -108,7 +113,18 @@ def get_settings() -> Settings:
         metabase_database_name=os.environ.get("METABASE_DATABASE_NAME") or None,
         metabase_collection=os.environ.get("METABASE_COLLECTION") or None,
         landing_settle_seconds=_seconds("LANDING_SETTLE_SECONDS", 60.0),
+        airflow_host=os.environ.get("AIRFLOW_HOST") or "127.0.0.1",
+        airflow_port=_port("AIRFLOW_PORT", 8080),
+        operator=os.environ.get("SAAS_OPERATOR") or None,
     )
+
+
+def _port(name: str, default: int) -> int:
+    """A TCP port number from the environment."""
+    value = os.environ.get(name) or str(default)
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"{name} must be a TCP port number (1-65535), not {value!r}")
+    return int(value)
 
 
 def _seconds(name: str, default: float) -> float:

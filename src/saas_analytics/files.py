@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import getpass
 import logging
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 import click
 import psycopg
 
-from saas_analytics import loader, transform
+from saas_analytics import loader, queries, transform
 from saas_analytics.config import get_settings
 from saas_analytics.errors import PermanentError
 
@@ -51,16 +50,15 @@ class Correction:
 
 def actor() -> str:
     """Who runs the command: SAAS_OPERATOR, else the login name."""
-    return os.environ.get("SAAS_OPERATOR") or getpass.getuser()
+    return get_settings().operator or getpass.getuser()
 
 
 def list_files(conninfo: str, landing_dir: Path) -> list[dict]:
     """Every file the registry or the landing folder knows, with its state."""
     with psycopg.connect(conninfo) as conn:
-        loaded = {r[0]: r for r in conn.execute(
-            "select file_name, sha256, lines_read, loaded_at from raw.load_files").fetchall()}
-        quarantined = dict(conn.execute(
-            "select file_name, reason from raw.quarantined_files where status = 'quarantined'").fetchall())
+        registry = queries.fetch_all(conn, "landing_file_registry")
+    loaded = {r["file_name"]: r for r in registry if r["is_loaded"]}
+    quarantined = {r["file_name"]: r["quarantine_reason"] for r in registry if r["quarantine_reason"] is not None}
     landing_dir = Path(landing_dir)
     on_disk = ({loader.relative_name(landing_dir, p): p for p in loader.landing_files(landing_dir)}
                if landing_dir.is_dir() else {})
@@ -75,32 +73,23 @@ def list_files(conninfo: str, landing_dir: Path) -> list[dict]:
             state = "loaded"
         else:
             state = "new" if on_disk[name].stat().st_size else "waiting (empty)"
-        out.append({"file_name": name, "state": state, "lines": row[2] if row else None,
-                    "loaded_at": row[3] if row else None, "reason": quarantined.get(name)})
+        out.append({"file_name": name, "state": state, "lines": row["lines_read"] if row else None,
+                    "loaded_at": row["loaded_at"] if row else None, "reason": quarantined.get(name)})
     return out
 
 
 def show(conninfo: str, name: str) -> dict:
     """One loaded file: its registry row, how its lines reconciled, its events in core, its corrections."""
     with psycopg.connect(conninfo) as conn:
-        cur = conn.execute(
-            "select f.file_id, f.file_name, f.sha256, f.size_bytes, f.lines_read, f.lines_loaded, f.lines_rejected,"
-            " f.loaded_at, s.valid_events, s.quarantined, s.duplicates,"
-            " (select count(*) from core.fact_events as e where e.file_id = f.file_id) as core_events"
-            " from raw.load_files as f left join staging.staged_files as s on s.file_id = f.file_id"
-            " where f.file_name = %s", [name])
-        row = cur.fetchone()
-        quarantine = conn.execute("select status, reason, first_seen_at, resolution from raw.quarantined_files"
-                                  " where file_name = %s order by quarantine_id", [name]).fetchall()
-        corrections = conn.execute(
-            "select action, corrected_by, corrected_at, events_withdrawn, events_loaded from analytics.file_corrections"
-            " where file_name = %s order by correction_id", [name]).fetchall()
+        row = queries.fetch_one(conn, "loaded_file", {"file_name": name})
+        quarantine = queries.fetch_all(conn, "file_quarantine_history", {"file_name": name})
+        corrections = queries.fetch_all(conn, "file_correction_history", {"file_name": name})
     if row is None and not quarantine:
         raise FileError(f"{name}: no such loaded or quarantined file (see `saas-analytics files list`)")
-    info = dict(zip([c.name for c in cur.description], row, strict=True)) if row else {"file_name": name}
-    info["quarantine"] = [dict(zip(("status", "reason", "first_seen_at", "resolution"), q, strict=True))
-                          for q in quarantine]
-    info["corrections"] = [dict(zip(("action", "by", "at", "events_withdrawn", "events_loaded"), c, strict=True))
+    info = dict(row) if row else {"file_name": name}
+    info["quarantine"] = [{k: q[k] for k in ("status", "reason", "first_seen_at", "resolution")} for q in quarantine]
+    info["corrections"] = [{"action": c["action"], "by": c["corrected_by"], "at": c["corrected_at"],
+                            "events_withdrawn": c["events_withdrawn"], "events_loaded": c["events_loaded"]}
                            for c in corrections]
     return info
 
@@ -113,7 +102,7 @@ def _reload_raw(conn: psycopg.Connection, file_id: int, path: Path, name: str, b
     conn.execute("update raw.load_files set file_name = file_name || ' (being replaced)' where file_id = %s",
                  [file_id])
     result = loader.load_file(conn, path, sha256, batch_id, name)
-    new_id = conn.execute("select file_id from raw.load_files where file_name = %s", [name]).fetchone()[0]
+    new_id = queries.fetch_one(conn, "registered_file", {"file_name": name})["file_id"]
     conn.execute("update raw.events set file_id = %s where file_id = %s", [file_id, new_id])
     conn.execute("update raw.rejected_lines set file_id = %s where file_id = %s", [file_id, new_id])
     new = conn.execute("delete from raw.load_files where file_id = %s returning file_name, sha256, size_bytes,"
@@ -137,12 +126,11 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
         conn.execute("select pg_advisory_xact_lock(%s)", [loader.LOADER_LOCK])
         conn.execute("select pg_advisory_xact_lock(%s)", [transform.TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
-        row = conn.execute("select file_id, sha256, lines_read from raw.load_files where file_name = %s",
-                           [name]).fetchone()
+        row = queries.fetch_one(conn, "registered_file", {"file_name": name})
         if row is None:
             raise FileError(f"{name}: not a loaded file (see `saas-analytics files list`); a new file is loaded "
                             "by the next run")
-        file_id, old_sha, old_lines = row
+        file_id, old_sha, old_lines = row["file_id"], row["sha256"], row["lines_read"]
         conn.execute("create temp table corrected_files on commit drop as select %s::bigint as file_id", [file_id])
         new_sha, new_lines = None, None
         if action == "replace":
@@ -154,9 +142,8 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
                          " where batch_id = %s", [batch_id])
             say(f"{name}: new content loaded into raw ({new_lines:,} lines)")
         transform.run_steps(conn, "files", WITHDRAW_SCOPE, say)
-        withdrawn = conn.execute("select count(*) from withdrawn_events").fetchone()[0]
-        users = conn.execute("select count(*) from withdrawn_users").fetchone()[0]
-        restaged = conn.execute("select count(*) from withdrawn_files").fetchone()[0]
+        scope = queries.fetch_one(conn, "correction_scope")
+        withdrawn, users, restaged = scope["events_withdrawn"], scope["users_rebuilt"], scope["files_restaged"]
         transform.run_steps(conn, "files", ("withdraw_staging", "withdraw_core"), say)
         if action == "forget":
             conn.execute("delete from raw.rejected_lines where file_id = %s", [file_id])

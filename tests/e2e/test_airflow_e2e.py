@@ -207,13 +207,12 @@ def stack(pg_server: dict, migrated_template: str, tmp_path_factory: pytest.Temp
     warehouse = create_database(admin, wh_name, migrated_template)
     metadata = create_database(admin, af_name)
     settings = replace(pg_server["settings"], database_url=warehouse, airflow_database_url=metadata,
-                       data_dir=data, landing_dir=data / "landing", airflow_home=data / "airflow")
+                       data_dir=data, landing_dir=data / "landing", airflow_home=data / "airflow",
+                       airflow_host="127.0.0.1", airflow_port=free_port())
     (settings.airflow_home / "config").mkdir(parents=True)
     (settings.airflow_home / "config" / "airflow_local_settings.py").write_text(NO_RETRIES_POLICY)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AIRFLOW_HOST", "127.0.0.1")
-        mp.setenv("AIRFLOW_PORT", str(free_port()))
         mp.setenv("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", str(free_port()))
         mp.setenv("AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT", str(free_port()))
         try:

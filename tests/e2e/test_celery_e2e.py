@@ -78,13 +78,12 @@ def test_celery_executor_with_two_workers_runs_the_dag(pg_server: dict, migrated
     warehouse = create_database(admin, wh_name, migrated_template)
     metadata = create_database(admin, af_name)
     settings = replace(pg_server["settings"], database_url=warehouse, airflow_database_url=metadata,
-                       data_dir=data, landing_dir=data / "landing", airflow_home=data / "airflow")
+                       data_dir=data, landing_dir=data / "landing", airflow_home=data / "airflow",
+                       airflow_host="127.0.0.1", airflow_port=free_port())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
         mp.setenv("AIRFLOW__CELERY__BROKER_URL", redis_url)
         mp.setenv("AIRFLOW__CELERY__WORKER_CONCURRENCY", "2")
-        mp.setenv("AIRFLOW_HOST", "127.0.0.1")
-        mp.setenv("AIRFLOW_PORT", str(free_port()))
         mp.setenv("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", str(free_port()))
         mp.setenv("AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT", str(free_port()))
         try:

@@ -48,7 +48,7 @@ def test_a_failing_data_test_fails_at_once_with_its_reason(deployment) -> None:
     result = deployment.cli("run")
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: check_raw_staging_core: data tests failed"), result.stderr[-2000:]
+    assert last.startswith("error: data_tests_core: data tests failed"), result.stderr[-2000:]
     assert deployment.try_numbers()["data_tests_core"] == 1
     assert rows(deployment.warehouse, "select reason from analytics.pipeline_runs")[0][0] == last.removeprefix(
         "error: ")

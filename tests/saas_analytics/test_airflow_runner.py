@@ -109,15 +109,26 @@ def test_api_port_and_host(settings: Settings, monkeypatch: pytest.MonkeyPatch) 
     env = airflow_runner.airflow_env(settings)
     assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("127.0.0.1", "8080")
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8080/execution/"
+    # AIRFLOW_PORT and AIRFLOW_HOST are settings (config.Settings), read from the environment
     monkeypatch.setenv("AIRFLOW_PORT", "18123")
     monkeypatch.setenv("AIRFLOW_HOST", "0.0.0.0")
-    env = airflow_runner.airflow_env(settings)
-    assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("0.0.0.0", "18123")
-    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
-    assert airflow_runner.api_url(settings) == "http://127.0.0.1:18123"
-    monkeypatch.setenv("AIRFLOW_PORT", "http")
-    with pytest.raises(ValueError, match="AIRFLOW_PORT"):
-        airflow_runner.airflow_env(settings)
+    get_settings.cache_clear()
+    try:
+        from_env = get_settings()
+        assert (from_env.airflow_host, from_env.airflow_port) == ("0.0.0.0", 18123)
+        settings = replace(settings, airflow_host=from_env.airflow_host, airflow_port=from_env.airflow_port)
+        env = airflow_runner.airflow_env(settings)
+        assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("0.0.0.0", "18123")
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
+        assert airflow_runner.api_url(settings) == "http://127.0.0.1:18123"
+        # every Airflow process (and the CLI its tasks run) sees the same settings
+        assert (env["AIRFLOW_HOST"], env["AIRFLOW_PORT"]) == ("0.0.0.0", "18123")
+        monkeypatch.setenv("AIRFLOW_PORT", "http")
+        get_settings.cache_clear()
+        with pytest.raises(ValueError, match="AIRFLOW_PORT"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
 
 
 def test_connection_json_for_a_unix_socket_server() -> None:
