@@ -1,5 +1,5 @@
--- grain: statements; dimensions keyed by feature, document or plan that a withdrawn event touched are
--- rebuilt from the core facts (their min/max merges cannot forget an event)
+-- grain: statements; dimensions keyed by feature, document, plan or account that a withdrawn event touched
+-- are rebuilt from the core facts (their min/max merges cannot forget an event)
 delete from core.dim_features
 where feature in (select feature from withdrawn_events);
 
@@ -38,3 +38,106 @@ select
 from core.fact_subscription_events
 where plan in (select withdrawn_events.plan from withdrawn_events)
 group by plan;
+
+-- accounts a withdrawn group call named: rebuilt from every remaining group call (the latest one's traits)
+delete from core.dim_accounts
+where account_id in (
+        select withdrawn_events.group_id
+        from withdrawn_events
+        where withdrawn_events.event_type = 'group'
+    );
+
+insert into core.dim_accounts (account_id, account_name, first_seen_at, last_seen_at, traits, traits_updated_at)
+
+with
+
+group_calls as (
+    select
+        events.group_id,
+        events.event_at,
+        staged.traits,
+        events.file_id,
+        events.line_no
+    from core.fact_events as events
+    inner join staging.events as staged on events.message_id = staged.message_id
+    where
+        events.event_type = 'group'
+        and events.group_id in (
+            select withdrawn_events.group_id from withdrawn_events
+            where withdrawn_events.event_type = 'group'
+        )
+),
+
+latest as (
+    select distinct on (group_id)
+        group_id,
+        traits,
+        event_at as traits_updated_at
+    from group_calls
+    order by group_id asc, event_at desc, file_id desc, line_no desc
+),
+
+spans as (
+    select
+        group_id,
+        min(event_at) as first_seen_at,
+        max(event_at) as last_seen_at
+    from group_calls
+    group by group_id
+),
+
+final as (
+    select
+        spans.group_id as account_id,
+        latest.traits ->> 'name' as account_name,
+        spans.first_seen_at,
+        spans.last_seen_at,
+        coalesce(latest.traits, '{}'::jsonb) as traits,
+        latest.traits_updated_at
+    from spans
+    inner join latest on spans.group_id = latest.group_id
+)
+
+select * from final;
+
+-- (account, person) pairs of withdrawn group calls: rebuilt from the remaining group calls
+delete from core.account_members as members
+using withdrawn_events
+where
+    withdrawn_events.event_type = 'group'
+    and members.account_id = withdrawn_events.group_id
+    and members.user_id = withdrawn_events.user_id;
+
+insert into core.account_members (account_id, user_id, first_grouped_at, last_grouped_at)
+
+with
+
+touched as (
+    select distinct
+        group_id,
+        user_id
+    from withdrawn_events
+    where event_type = 'group' and group_id is not null and user_id is not null
+),
+
+group_calls as (
+    select
+        events.group_id,
+        events.user_id,
+        events.event_at
+    from core.fact_events as events
+    inner join touched on events.group_id = touched.group_id and events.user_id = touched.user_id
+    where events.event_type = 'group'
+),
+
+final as (
+    select
+        group_id as account_id,
+        user_id,
+        min(event_at) as first_grouped_at,
+        max(event_at) as last_grouped_at
+    from group_calls
+    group by group_id, user_id
+)
+
+select * from final;

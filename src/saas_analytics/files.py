@@ -2,10 +2,13 @@
 
 `replace` withdraws a loaded file's rows from raw → staging → core and loads its new content in one
 transaction (under the loader's and the transforms' locks, so no run interleaves). Staging re-stages the
-file and every file sharing a message_id with it (so the earliest copy wins, as in a clean run); core
-deletes every row of the affected users and re-derives them from staging through the ordinary core
-steps (their staged events get a fresh staged_seq, past the watermark); dimensions keyed by feature or
-document are rebuilt from the facts. The analytics are refreshed right after (or by the next run).
+file and every file sharing a message_id with it (so the earliest copy wins, as in a clean run). Core
+goes through the same "what to rebuild" mechanism as a normal run: the identity links the withdrawn events
+carried are withdrawn and the identity map recomputed; the withdrawn events (and the events whose person
+that changes) leave core.fact_events and join the run's `core_changes` as changes to nobody from their old
+person, so sessions, daily activity, subscriptions, MRR and dim_users rebuild exactly the persons touched;
+the re-staged events come back as the run's new events. Dimensions keyed by feature, document, plan or
+account are rebuilt from the facts. The analytics are refreshed right after (or by the next run).
 Each correction is recorded in analytics.file_corrections with who made it.
 """
 
@@ -144,15 +147,15 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
         transform.run_steps(conn, "files", WITHDRAW_SCOPE, say)
         scope = queries.fetch_one(conn, "correction_scope")
         withdrawn, users, restaged = scope["events_withdrawn"], scope["users_rebuilt"], scope["files_restaged"]
-        transform.run_steps(conn, "files", ("withdraw_staging", "withdraw_core"), say)
+        transform.run_steps(conn, "files", ("withdraw_staging", "withdraw_identity", "withdraw_core"), say)
         if action == "forget":
             conn.execute("delete from raw.rejected_lines where file_id = %s", [file_id])
             conn.execute("delete from raw.events where file_id = %s", [file_id])
             conn.execute("delete from raw.load_files where file_id = %s", [file_id])
         transform.run_steps(conn, "staging", transform.LAYER_STEPS["staging"], say)
-        core_steps = _run_core_with_withdrawals(conn, say)
+        _run_core_with_withdrawals(conn, say)
         transform.run_steps(conn, "files", ("rebuild_dimensions",), say)
-        loaded = next((s.rows for s in core_steps if s.name == "core.fact_events"), 0)
+        loaded = queries.scalar(conn, "file_core_events", {"file_id": file_id}) if action == "replace" else 0
         loader.resolve_quarantine(conn, name, "replaced" if action == "replace" else "forgotten")
         conn.execute(
             "insert into analytics.file_corrections (file_name, action, corrected_by, old_sha256, new_sha256,"
@@ -164,10 +167,8 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
 
 
 def _run_core_with_withdrawals(conn: psycopg.Connection, say: Callable[[str], None]) -> list:
-    """The ordinary core steps; where the layer has a `core_changes` step, the withdrawn events join it."""
+    """The ordinary core steps, with the withdrawn events added to `core_changes` right after it is built."""
     steps = transform.LAYER_STEPS["core"]
-    if "core_changes" not in steps:
-        return transform.run_steps(conn, "core", steps, say)
     cut = steps.index("core_changes") + 1
     results = transform.run_steps(conn, "core", steps[:cut], say)
     results += transform.run_steps(conn, "files", ("withdrawn_changes",), say)

@@ -43,8 +43,9 @@ def test_a_missing_landing_dir_fails_at_once_with_its_reason(deployment) -> None
 def test_a_failing_data_test_fails_at_once_with_its_reason(deployment) -> None:
     write_events(deployment.settings.landing_dir / "events_2026-06-01.jsonl.gz", [track("a1", "u1", "2026-06-01")])
     with psycopg.connect(deployment.warehouse, autocommit=True) as conn:
-        conn.execute("insert into core.fact_daily_user_activity values"
-                     " ('ghost', '2020-01-01', 1, 0, 0, 0, now(), now(), 'web')")
+        conn.execute("insert into core.fact_daily_user_activity (user_id, activity_date, activity_events, track_events,"
+                     " feature_uses, distinct_features, document_events, first_event_at, last_event_at, platform)"
+                     " values ('ghost', '2020-01-01', 1, 1, 0, 0, 0, now(), now(), 'web')")
     result = deployment.cli("run")
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]

@@ -17,8 +17,10 @@ from psycopg.conninfo import make_conninfo
 from pipeline_helpers import assert_matches_reference, run_pipeline
 from saas_analytics import files, transform
 
-CORE_TABLES = ("dim_users", "dim_features", "dim_documents", "dim_plans", "fact_events", "fact_subscription_events",
-               "fact_sessions", "fact_daily_user_activity")
+# every core table a run writes (core.funnel_steps is configuration synced from funnels YAML, not data)
+CORE_TABLES = ("dim_users", "dim_features", "dim_documents", "dim_plans", "dim_accounts", "account_members",
+               "identity_link_candidates", "identity_links", "identity_map", "fact_events",
+               "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "fact_mrr_monthly")
 CONTRACT_VIEWS = ("daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
                   "platform_daily_activity")
 PROCESSING_TIMES = ("updated_at", "staged_at", "loaded_at")  # when a row was (re)written, not what it says
@@ -105,7 +107,8 @@ def test_replace_on_simulated_data_equals_a_clean_run_and_replacing_back_restore
     simulate(SimulationConfig(days=8, users=80, seed=11, duplicate_rate=0.05, late_rate=0.05), landing)
     run_pipeline(warehouse_db, landing, "run-1")
     before = snapshot(warehouse_db)
-    target = sorted(landing.glob("*.jsonl.gz"))[3]
+    target = sorted(landing.rglob("*.jsonl.gz"))[3]  # Segment layout: date=YYYY-MM-DD/events.jsonl.gz
+    name = target.relative_to(landing).as_posix()  # a file's identity is its path relative to the landing folder
     original = target.read_bytes()
 
     # the correction: a fifth of the day's lines withdrawn, every feature_used renamed
@@ -124,7 +127,7 @@ def test_replace_on_simulated_data_equals_a_clean_run_and_replacing_back_restore
         corrected.append(json.dumps(event).encode())
     target.write_bytes(gzip.compress(b"\n".join(corrected) + b"\n", mtime=0))
 
-    result = files.correct(warehouse_db, target.name, "replace", landing, by="bob")
+    result = files.correct(warehouse_db, name, "replace", landing, by="bob")
     assert result.events_withdrawn > 0 and result.users_rebuilt > 0
     transform.refresh_analytics(warehouse_db)
     transform.run_data_tests(warehouse_db, ("raw", "staging", "core", "analytics"))
@@ -135,7 +138,7 @@ def test_replace_on_simulated_data_equals_a_clean_run_and_replacing_back_restore
     assert_same(snapshot(warehouse_db), snapshot(other_warehouse))
 
     target.write_bytes(original)
-    files.correct(warehouse_db, target.name, "replace", landing, by="bob")
+    files.correct(warehouse_db, name, "replace", landing, by="bob")
     transform.refresh_analytics(warehouse_db)
     assert_same(snapshot(warehouse_db), before)
     assert rows(warehouse_db, "select count(*) from analytics.file_corrections") == [(2,)]
@@ -154,3 +157,62 @@ def test_forget_withdraws_a_file_from_every_layer(warehouse_db: str, landing_dir
         ("2026-06-01", 1)]
     with pytest.raises(files.FileError, match="not a loaded file"):
         files.correct(warehouse_db, bad.name, "forget", landing_dir)
+
+
+def segment(kind: str, message_id: str, ts: str, user: str | None = None, anon: str | None = None, **extra) -> dict:
+    """A Segment-style (camelCase) call."""
+    line = {"messageId": message_id, "type": kind, "timestamp": ts, **extra}
+    line.update({k: v for k, v in (("userId", user), ("anonymousId", anon)) if v is not None})
+    return line
+
+
+def test_withdrawn_identity_links_move_the_events_they_attributed(
+        warehouse_db: str, other_warehouse: str, landing_dir: Path) -> None:
+    """A device's earliest link (dev → u2) sits in the corrected file: its events, subscription, group call and
+    MRR move with the link (to u3 on replace, back to the later link's u1 on forget), as in a clean run."""
+    write_events(landing_dir / "a.jsonl", [
+        segment("identify", "l1", "2024-06-02T10:00:00Z", user="u1", anon="dev"),
+        segment("page", "v1", "2024-06-01T10:00:00Z", anon="dev"),
+        segment("track", "v2", "2024-06-01T11:00:00Z", anon="dev", event="signed_up"),
+        segment("track", "v3", "2024-06-01T11:10:00Z", anon="dev", event="subscription_started",
+                properties={"plan": "pro", "billing_period": "monthly", "mrr_cents": 1000}),
+        segment("page", "w1", "2024-07-03T10:00:00Z", user="u1"),
+    ])
+    corrected = landing_dir / "date=2024-05-30" / "events.jsonl"
+    write_events(corrected, [
+        segment("identify", "l0", "2024-05-30T10:00:00Z", user="u2", anon="dev"),
+        segment("group", "g0", "2024-05-30T11:00:00Z", anon="dev", groupId="acme", traits={"name": "Acme"}),
+    ])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+    assert rows(warehouse_db, "select message_id, user_id from core.fact_events where left(message_id, 1) = 'v'"
+                " order by 1") == [("v1", "u2"), ("v2", "u2"), ("v3", "u2")]
+
+    write_events(corrected, [
+        segment("identify", "l0", "2024-05-30T10:00:00Z", user="u3", anon="dev"),
+        segment("group", "g0", "2024-05-30T11:00:00Z", anon="dev", groupId="acme", traits={"name": "Acme"}),
+    ])
+    files.correct(warehouse_db, "date=2024-05-30/events.jsonl", "replace", landing_dir, by="erin")
+    transform.refresh_analytics(warehouse_db)
+    assert rows(warehouse_db, "select user_id from core.fact_subscription_events") == [("u3",)]
+    assert rows(warehouse_db, "select account_id, user_id from core.account_members") == [("acme", "u3")]
+    run_pipeline(other_warehouse, landing_dir, "clean")
+    assert_same(snapshot(warehouse_db), snapshot(other_warehouse))
+
+    corrected.unlink()
+    files.correct(warehouse_db, "date=2024-05-30/events.jsonl", "forget", landing_dir, by="erin")
+    transform.refresh_analytics(warehouse_db)
+    assert rows(warehouse_db, "select message_id, user_id from core.fact_events order by 1") == [
+        ("l1", "u1"), ("v1", "u1"), ("v2", "u1"), ("v3", "u1"), ("w1", "u1")]
+    assert rows(warehouse_db, "select id, person_id from core.identity_map") == [("dev", "u1")]
+    assert rows(warehouse_db, "select source_id, target_id, message_id from core.identity_link_candidates") == [
+        ("dev", "u1", "l1")]
+    assert rows(warehouse_db, "select user_id, signup_date::text from core.dim_users") == [("u1", "2024-06-01")]
+    assert rows(warehouse_db, "select user_id from core.fact_subscription_events") == [("u1",)]
+    assert rows(warehouse_db, "select month::text, user_id, mrr_cents from core.fact_mrr_monthly order by 1") == [
+        ("2024-06-01", "u1", 1000), ("2024-07-01", "u1", 1000)]
+    assert rows(warehouse_db, "select user_id, activity_date::text from core.fact_daily_user_activity"
+                " order by 2") == [("u1", "2024-06-01"), ("u1", "2024-07-03")]
+    assert rows(warehouse_db, "select user_id, events from core.fact_sessions order by started_at") == [
+        ("u1", 1), ("u1", 2), ("u1", 1)]  # 10:00 | 11:00, 11:10 | July
+    assert rows(warehouse_db, "select count(*) from core.dim_accounts") == [(0,)]
+    assert rows(warehouse_db, "select count(*) from core.account_members") == [(0,)]
