@@ -23,7 +23,8 @@ install: $(STAMP)  ## create .venv and install everything
 demo: install  ## start the warehouse, simulate 90 days, run the DAG through Airflow, print KPIs, write the report
 	@$(BIN)/saas-analytics warehouse start
 	@$(BIN)/saas-analytics simulate --incident outage@2026-07-15 --incident signup_spike@2026-08-12
-	@$(BIN)/saas-analytics run
+	@# the simulator has just written complete files: no need to wait LANDING_SETTLE_SECONDS for uploads to finish
+	@LANDING_SETTLE_SECONDS=0 $(BIN)/saas-analytics run
 	@$(BIN)/saas-analytics summary
 	@$(BIN)/saas-analytics report
 	@echo
