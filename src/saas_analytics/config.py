@@ -52,6 +52,10 @@ class Settings:
     metabase_collection: str | None = None
     # A landing file younger than this (by mtime), or empty, is left for the next run (still uploading).
     landing_settle_seconds: float = 60.0
+    # The churn model retrains when its latest training is this many data days old (else it only scores).
+    churn_retrain_days: int = 7
+    # Data checks over all history on every run (else scoped to what changed; a full sweep weekly).
+    data_checks_full: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -108,6 +112,8 @@ def get_settings() -> Settings:
         metabase_database_name=os.environ.get("METABASE_DATABASE_NAME") or None,
         metabase_collection=os.environ.get("METABASE_COLLECTION") or None,
         landing_settle_seconds=_seconds("LANDING_SETTLE_SECONDS", 60.0),
+        churn_retrain_days=int(_seconds("CHURN_RETRAIN_DAYS", 7)),
+        data_checks_full=bool(_flag("DATA_CHECKS_FULL")),
     )
 
 

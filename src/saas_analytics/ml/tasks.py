@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import psycopg
 
+from saas_analytics.config import get_settings
 from saas_analytics.ml import anomalies as anomaly_lib
 from saas_analytics.ml import churn, insights, segments, store
 from saas_analytics.ml.data import latest_activity_date, read_core
@@ -41,15 +42,27 @@ def _cutoff_instant(as_of: date) -> datetime:
 # churn
 
 
-def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | None = None) -> dict:
-    """Train and evaluate a churn model; record the run; promote it unless the champion does better."""
+def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | None = None,
+                      force: bool = False, retrain_days: int | None = None) -> dict:
+    """Train and evaluate a churn model when one is due; record the run; promote it unless the champion does better.
+
+    Due (`churn.retrain_due`): no model yet, changed settings, or the latest training is `retrain_days`
+    (CHURN_RETRAIN_DAYS) data days old; otherwise the stage records `skipped` with the reason and the
+    promoted model keeps scoring. `force` trains regardless.
+    """
     config = config or churn.ChurnConfig()
+    retrain_days = get_settings().churn_retrain_days if retrain_days is None else retrain_days
     with recorded_stage(conninfo, run_id, "train_churn_model") as rec:
         with psycopg.connect(conninfo) as conn:
             as_of = latest_activity_date(conn)
-            frames = read_core(conn, config.history_since(as_of)) if as_of else None
-        if as_of is None:
-            return _skip(rec, "no activity in core")
+            if as_of is None:
+                return _skip(rec, "no activity in core")
+            due, why = churn.retrain_due(as_of, fetch_one(conn, "latest_model_run", {"model_name": churn.MODEL_NAME}),
+                                         config, retrain_days, force)
+            if not due:
+                rec["detail"] = {"as_of": as_of.isoformat(), "skipped": why, "trained": False}
+                return rec["detail"]
+            frames = read_core(conn, config.history_since(as_of))
         try:
             result = churn.train(frames, as_of, config)
         except churn.NotEnoughData as exc:
@@ -68,9 +81,9 @@ def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | No
                 promoted, decision = churn.promotion_decision(auc, champion_auc, champion)
             store.record_training(conn, result, run_id, champion, champion_auc, promoted, decision)
         rec["rows"] = 1
-        rec["detail"] = {"as_of": as_of.isoformat(), "model_version": result.version, "promoted": promoted,
-                         "decision": decision, **{k: round(v, 4) for k, v in result.metrics.items()
-                                                  if isinstance(v, float)}, **result.split}
+        metrics = {k: round(v, 4) for k, v in result.metrics.items() if isinstance(v, float)}
+        rec["detail"] = {"as_of": as_of.isoformat(), "trained": True, "why": why, "model_version": result.version,
+                         "promoted": promoted, "decision": decision, **metrics, **result.split}
     log.info("churn model %s: %s", result.version, decision)
     return json.loads(json.dumps(rec["detail"], default=str))
 
