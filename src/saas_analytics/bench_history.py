@@ -11,10 +11,11 @@ benchmark database in stages and times single-day runs in the same invocation:
 5. a forced retrain on the late day (`train_churn_model(force=True)`), timed: a retraining day's ML;
 6. **nothing new**: the same stages again with no new file.
 
-Stages run through the library functions the DAG's tasks call (`pipeline.load`, `pipeline.build_layer`,
-`pipeline.check`, `pipeline.refresh`, the `ml.tasks` functions), not through Airflow: no scheduler or
-task start-up is timed. The SQL check operators of the DAG (Airflow's) are not part of "data checks" here.
-Stage seconds are wall-clock around each call. Prints Markdown (paste into docs/benchmarks.md).
+Stages run through the library functions the DAG's tasks call, with the DAG's arguments (skip rules
+on): `pipeline.load`, `pipeline.build_layer`, `pipeline.check`, `pipeline.refresh`, the `ml.tasks`
+functions — not through Airflow, so no scheduler or task start-up is timed. The DAG's two Airflow SQL
+check operators are not part of "data checks" here. Stage seconds are wall-clock around each call.
+Prints Markdown (paste into docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -61,17 +62,19 @@ def stage_functions(conninfo: str, landing: Path, ml: bool) -> list[tuple[str, C
         ("load", lambda run: pipeline.load(conninfo, run, landing)),
         ("staging", lambda run: pipeline.build_layer(conninfo, run, "staging")),
         ("core", lambda run: pipeline.build_layer(conninfo, run, "core")),
-        ("data checks (raw, staging, core)", lambda run: pipeline.check(conninfo, run, pipeline.CORE_TEST_LAYERS)),
-        ("refresh analytics", lambda run: pipeline.refresh(conninfo, run)),
-        ("data checks (analytics)", lambda run: pipeline.check(conninfo, run, pipeline.ANALYTICS_TEST_LAYERS)),
+        ("data checks (raw, staging, core)", lambda run: pipeline.check(conninfo, run, pipeline.CORE_TEST_LAYERS,
+                                                                                 skip_unchanged=True)),
+        ("refresh analytics", lambda run: pipeline.refresh(conninfo, run, skip_unchanged=True)),
+        ("data checks (analytics)", lambda run: pipeline.check(conninfo, run, pipeline.ANALYTICS_TEST_LAYERS,
+                                                                        skip_unchanged=True)),
     ]
     if ml:
         stages += [
             ("ML: train churn model", lambda run: tasks.train_churn_model(conninfo, run)),
-            ("ML: score churn risk", lambda run: tasks.score_churn_risk(conninfo, run)),
-            ("ML: segments", lambda run: tasks.segment_users(conninfo, run)),
-            ("ML: anomalies", lambda run: tasks.detect_kpi_anomalies(conninfo, run)),
-            ("ML: insights", lambda run: tasks.write_insights(conninfo, run)),
+            ("ML: score churn risk", lambda run: tasks.score_churn_risk(conninfo, run, skip_unchanged=True)),
+            ("ML: segments", lambda run: tasks.segment_users(conninfo, run, skip_unchanged=True)),
+            ("ML: anomalies", lambda run: tasks.detect_kpi_anomalies(conninfo, run, skip_unchanged=True)),
+            ("ML: insights", lambda run: tasks.write_insights(conninfo, run, skip_unchanged=True)),
         ]
     return stages
 

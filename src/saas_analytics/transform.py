@@ -205,6 +205,17 @@ def refresh_analytics(
     return results
 
 
+def views_current(conn: psycopg.Connection) -> bool:
+    """True when every analytics view exists and was created from its current SQL (a refresh would only refresh)."""
+    from saas_analytics.queries import scalar
+
+    for name in ANALYTICS_VIEWS:
+        if _relkind(conn, name) is None or \
+                scalar(conn, "view_fingerprint", {"name": name}) != definition_hash(read_sql("analytics", name)):
+            return False
+    return True
+
+
 def ensure_view(conn: psycopg.Connection, name: str, reader_role: str | None = None, refresh: bool = False) -> str:
     """Bring one analytics view up to date (create it, re-create it when its SQL changed, refresh it)."""
     from saas_analytics.queries import scalar
