@@ -132,6 +132,41 @@ def ml_detail(conninfo: str, run_id: str) -> str:
     return f"trained {detail.get('model_version')}, holdout ROC AUC {detail.get('roc_auc')}"
 
 
+def ml_days(conninfo: str) -> None:
+    """On a kept benchmark database: the ML of a day without retraining, of a retraining day, and a
+    whole run with nothing new (twice: the first after the retraining rescores with the new champion)."""
+    from saas_analytics.ml import tasks
+
+    steps = (("score churn risk", tasks.score_churn_risk), ("segments", tasks.segment_users),
+             ("anomalies", tasks.detect_kpi_anomalies), ("insights", tasks.write_insights))
+    rows = {}
+    for day, force in (("without retraining", False), ("retraining", True)):
+        started = time.perf_counter()
+        outcome = tasks.train_churn_model(conninfo, f"bench-ml-{force}", force=force)
+        rows[day] = {"train churn model": time.perf_counter() - started}
+        for name, function in steps:
+            started = time.perf_counter()
+            function(conninfo, f"bench-ml-{force}")
+            rows[day][name] = time.perf_counter() - started
+        print(f"bench-history: ML {day}: {outcome.get('skipped') or outcome.get('decision')}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in ("nothing-new-1", "nothing-new-2"):
+            rows[attempt] = {k: v for k, (v, _) in run_day(conninfo, Path(tmp), f"bench-{attempt}").items()}
+    print("\n| ML step | day without retraining | retraining day |")
+    print("|---|---:|---:|")
+    for name in rows["retraining"]:
+        print(f"| {name} | {rows['without retraining'][name]:.2f} s | {rows['retraining'][name]:.2f} s |")
+    print(f"| **ML total** | **{sum(rows['without retraining'].values()):.2f} s** | "
+          f"**{sum(rows['retraining'].values()):.2f} s** |")
+    print("\n| stage | nothing new (after a retraining) | nothing new (again) |")
+    print("|---|---:|---:|")
+    for name in rows["nothing-new-1"]:
+        print(f"| {name} | {rows['nothing-new-1'][name]:.2f} s | {rows['nothing-new-2'][name]:.2f} s |")
+    for attempt in ("nothing-new-1", "nothing-new-2"):
+        print(f"{attempt}: total {sum(rows[attempt].values()):.2f} s, warehouse stages "
+              f"{sum(v for k, v in rows[attempt].items() if not k.startswith('ML')):.2f} s")
+
+
 def main() -> None:
     """Simulate, land in stages, time the early, late and nothing-new runs; print Markdown."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -143,6 +178,9 @@ def main() -> None:
     parser.add_argument("--late", type=int, default=358, help="1-based day of the late single-day run")
     parser.add_argument("--no-ml", action="store_true", help="time the warehouse stages only")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--ml-days", action="store_true",
+                        help="on the database kept by --keep: time the ML of a day without and with retraining,"
+                             " and runs with nothing new")
     args = parser.parse_args()
     os.environ["LANDING_SETTLE_SECONDS"] = "0"
     from saas_analytics import warehouse
@@ -151,6 +189,13 @@ def main() -> None:
     from saas_analytics.simulator import SimulationConfig, simulate
 
     get_settings.cache_clear()
+    if args.ml_days:
+        settings = get_settings()
+        warehouse.start(settings)
+        conninfo = warehouse.server_conninfo(settings, BENCH_DB)
+        warehouse.migrate(replace(settings, database_url=conninfo))
+        ml_days(conninfo)
+        return
     if not 1 < args.early < args.late <= args.days:
         parser.error("need 1 < --early < --late <= --days")
     ml = not args.no_ml
@@ -179,12 +224,12 @@ def main() -> None:
             print(f"bench-history: {name} done in {time.perf_counter() - started:.0f}s", flush=True)
             if timed:
                 results[name] = outcome
+        results["nothing new"] = run_day(conninfo, landing, "bench-nothing-new", ml=ml)
+        lines["nothing new"] = 0
         if ml:
             started = time.perf_counter()
             tasks.train_churn_model(conninfo, "bench-late-retrain", force=True)
             results["retrain"] = {"ML: train churn model (forced retrain)": (time.perf_counter() - started, None)}
-        results["nothing new"] = run_day(conninfo, landing, "bench-nothing-new", ml=ml)
-        lines["nothing new"] = 0
         sizes = bytes_per_event(conninfo, landed_bytes)
 
     print(f"\n`python -m saas_analytics.bench_history --days {args.days} --users {args.users} --seed {args.seed} "
