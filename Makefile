@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install demo test lint bench stop clean
+.PHONY: help install demo test lint bench bench-history stop clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,10 @@ lint: install  ## ruff (with Airflow rules) and sqlfluff
 
 bench: install  ## loader throughput against a bare COPY of the same 1M-event file
 	@$(BIN)/python -m saas_analytics.bench
+
+BENCH_HISTORY_ARGS ?=
+bench-history: install  ## one day's run early (day 60) and late (day 358) in a simulated year, per stage
+	@$(BIN)/python -m saas_analytics.bench_history $(BENCH_HISTORY_ARGS)
 
 stop:  ## stop the embedded warehouse
 	@$(BIN)/saas-analytics warehouse stop

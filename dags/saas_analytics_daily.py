@@ -8,7 +8,7 @@ The SaaS analytics warehouse, end to end, once a day at 02:00 UTC:
 3. **core** — incremental star schema (`dim_*`, `fact_*`)
 4. **checks** — Airflow's SQL check operators and `sql/tests/assert_*.sql`; any failure fails the run
 5. **refresh** — the `analytics` views (DAU/WAU/MAU, retention, feature adoption, MRR, run summary)
-6. **ml** — churn model (train, evaluate, promote or not; then score), behavioural segments and KPI
+6. **ml** — churn model (train when due — weekly — evaluate, promote or not; then score), behavioural segments and KPI
    anomalies, then plain-language insights (one slice per `as_of`; `saas_analytics.ml`)
 7. **record** — one row per run in `analytics.pipeline_runs`
 

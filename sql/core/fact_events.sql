@@ -80,6 +80,9 @@ select * from final
 on conflict (message_id) do nothing;
 
 -- Step 3: earlier events whose person changed (a late identify or alias): re-attributed, and kept for core_changes.
+-- (statistics first: unanalyzed, the two id lists look like 2,000 ids and the planner hashes all of fact_events)
+analyze identity_changes, core_new_user_ids;
+
 create temp table core_reattributed (
     message_id text primary key,
     user_id text,

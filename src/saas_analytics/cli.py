@@ -137,12 +137,18 @@ def simulate(days: int, users: int, start, seed: int, malformed_rate: float, dup
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First logical date of a range.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last logical date of a range.")
 @click.option("--show-airflow-log", is_flag=True, help="Print Airflow's whole output, not just progress.")
-def run(run_date, start, end, show_airflow_log: bool) -> None:
+@click.option("--full-checks", is_flag=True,
+              help="Run every data check over all history even when nothing changed (DATA_CHECKS_FULL=1).")
+def run(run_date, start, end, show_airflow_log: bool, full_checks: bool) -> None:
     """Run the saas_analytics_daily DAG through Airflow (for a date, a range, or now).
 
     Each run loads every landed file not yet loaded, so a range mostly re-checks the same data.
     """
+    import os
     from datetime import datetime
+
+    if full_checks:
+        os.environ["DATA_CHECKS_FULL"] = "1"  # the Airflow process inherits it
 
     from saas_analytics import airflow_runner
     from saas_analytics import warehouse as wh

@@ -57,6 +57,10 @@ class Settings:
     airflow_port: int = 8080
     # Who runs `saas-analytics files replace|forget` (recorded with each correction); None: the login name.
     operator: str | None = None
+    # The churn model retrains when its latest training is this many data days old (else it only scores).
+    churn_retrain_days: int = 7
+    # Data checks over all history on every run (else scoped to what changed; a full sweep weekly).
+    data_checks_full: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -116,6 +120,8 @@ def get_settings() -> Settings:
         airflow_host=os.environ.get("AIRFLOW_HOST") or "127.0.0.1",
         airflow_port=_port("AIRFLOW_PORT", 8080),
         operator=os.environ.get("SAAS_OPERATOR") or None,
+        churn_retrain_days=int(_seconds("CHURN_RETRAIN_DAYS", 7)),
+        data_checks_full=bool(_flag("DATA_CHECKS_FULL")),
     )
 
 

@@ -58,8 +58,10 @@ class Step:
     doc: str
     args: tuple = ()
     options: dict = field(default_factory=dict)  # extra task arguments (trigger rule, retries)
+    kwargs: dict = field(default_factory=dict)  # extra keyword arguments of the library function
 
 
+UNCHANGED = {"skip_unchanged": True}  # skip the work when nothing it reads changed since it last succeeded
 # task id → step; the task id is also the stage name in analytics.pipeline_run_stages
 STEPS: dict[str, Step] = {
     "load": Step("saas_analytics.pipeline:load", "Load every landing file not yet loaded into raw.events."),
@@ -67,21 +69,26 @@ STEPS: dict[str, Step] = {
                     ("staging",)),
     "core": Step("saas_analytics.pipeline:build_layer", "Merge the new staged events into the star schema.",
                  ("core",)),
-    "data_tests_core": Step("saas_analytics.pipeline:check", "Run sql/tests/assert_{raw,staging,core}_*.sql.",
-                            (("raw", "staging", "core"),)),
-    "refresh_analytics": Step("saas_analytics.pipeline:refresh", "Refresh (or create) the analytics views."),
+    "data_tests_core": Step("saas_analytics.pipeline:check", "Run sql/tests/assert_{raw,staging,core}_*.sql "
+                            "(skipped when nothing changed since they last passed).",
+                            (("raw", "staging", "core"),), kwargs=UNCHANGED),
+    "refresh_analytics": Step("saas_analytics.pipeline:refresh", "Refresh (or create) the analytics views "
+                              "(skipped when nothing changed since the last refresh).", kwargs=UNCHANGED),
     "data_tests_analytics": Step("saas_analytics.pipeline:check",
-                                 "Run sql/tests/assert_analytics_*.sql (the MRR roll-forward …).", (("analytics",),)),
-    "train_churn_model": Step("saas_analytics.ml.tasks:train_churn_model", "Train and evaluate the churn model on "
-                              "a temporal holdout; promote it unless the champion is better."),
+                                 "Run sql/tests/assert_analytics_*.sql (the MRR roll-forward …).", (("analytics",),),
+                                 kwargs=UNCHANGED),
+    "train_churn_model": Step("saas_analytics.ml.tasks:train_churn_model", "When due (CHURN_RETRAIN_DAYS), train "
+                              "and evaluate the churn model on a temporal holdout; promote it unless the champion is "
+                              "better."),
     "score_churn_risk": Step("saas_analytics.ml.tasks:score_churn_risk", "Score the active users with the promoted "
-                             "model → analytics.churn_risk_scores (+ drivers)."),
+                             "model → analytics.churn_risk_scores (+ drivers).", kwargs=UNCHANGED),
     "segment_users": Step("saas_analytics.ml.tasks:segment_users", "K-Means behavioural segments → "
-                          "analytics.user_segments and segment_profiles."),
+                          "analytics.user_segments and segment_profiles.", kwargs=UNCHANGED),
     "detect_kpi_anomalies": Step("saas_analytics.ml.tasks:detect_kpi_anomalies", "Daily signups, DAU and net new MRR "
-                                 "against a seasonal baseline → analytics.metric_anomalies."),
+                                 "against a seasonal baseline → analytics.metric_anomalies.",
+                                 kwargs=UNCHANGED),
     "write_insights": Step("saas_analytics.ml.tasks:write_insights", "Plain-language statements with their numbers "
-                           "→ analytics.insights."),
+                           "→ analytics.insights.", kwargs=UNCHANGED),
     # runs once whatever happened upstream (its arguments come from the DAG run), and never repeats
     "record_run": Step("saas_analytics.pipeline:record_run", "Write the run's summary row to "
                        "analytics.pipeline_runs, failed runs included (then fail).",
@@ -99,4 +106,4 @@ def run(task_id: str, dag: Any, run_id: str, dag_run: Any = None) -> dict:
     conninfo = conninfo_from_airflow(dag.default_args.get("conn_id", WAREHOUSE_CONN_ID))
     if task_id == "record_run":
         return function(conninfo, run_id, dag_run.dag_id, dag_run.logical_date, dag_run.start_date)
-    return function(conninfo, run_id, *step.args)
+    return function(conninfo, run_id, *step.args, **step.kwargs)

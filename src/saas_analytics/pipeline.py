@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -96,20 +97,69 @@ def build_layer(conninfo: str, run_id: str, layer: str) -> dict:
     return rec["detail"]
 
 
-def check(conninfo: str, run_id: str, layers: tuple[str, ...]) -> dict:
-    """Run the `sql/tests/assert_<layer>_*.sql` data tests; any offending row fails the stage."""
-    with recorded_stage(conninfo, run_id, CHECK_STAGES.get(layers) or "check_" + "_".join(layers)) as rec:
-        rec["detail"] = transform.run_data_tests(conninfo, layers)
-        rec["rows"] = len(rec["detail"])
+def sql_fingerprint(*patterns: str) -> str:
+    """A short hash of the SQL (and YAML) files under sql/ matching the glob patterns: what shapes a stage."""
+    digest = hashlib.sha256()
+    root = transform.sql_dir()
+    for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def warehouse_state(conn: psycopg.Connection, *extra: object) -> str:
+    """A fingerprint of what runs can change (sql/queries/warehouse_state.sql) plus `extra` (code, settings)."""
+    parts = [str(run_queries.scalar(conn, "warehouse_state")), *map(str, extra)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def unchanged_since(conn: psycopg.Connection, stage: str, state: str) -> dict | None:
+    """The latest run of `stage` ({run_id, status, state}) when it succeeded and saw this same state, else None."""
+    row = run_queries.fetch_one(conn, "last_stage_state", {"stage": stage})
+    return row if row and row["status"] == "success" and row["state"] == state else None
+
+
+def check(conninfo: str, run_id: str, layers: tuple[str, ...], skip_unchanged: bool = False) -> dict:
+    """Run the `sql/tests/assert_<layer>_*.sql` data tests; any offending row fails the stage.
+
+    With `skip_unchanged` (the DAG's runs), when nothing they read changed since the stage last passed
+    (same `warehouse_state`, same test SQL) the tests are skipped — they would scan history to find the
+    same nothing — unless DATA_CHECKS_FULL is set (`saas-analytics run --full-checks`).
+    """
+    stage = CHECK_STAGES.get(layers) or "check_" + "_".join(layers)
+    full = get_settings().data_checks_full or not skip_unchanged
+    with recorded_stage(conninfo, run_id, stage) as rec:
+        with psycopg.connect(conninfo) as conn:
+            state = warehouse_state(conn, sql_fingerprint("tests/*.sql", "analytics/*.sql", "funnels.yml"))
+            previous = None if full else unchanged_since(conn, stage, state)
+        if previous is not None:
+            rec["detail"] = {"state": state, "skipped": f"nothing changed since run {previous['run_id']} passed"}
+            return rec["detail"]
+        counts = transform.run_data_tests(conninfo, layers)
+        rec["rows"] = len(counts)
+        rec["detail"] = {**counts, "state": state}
     return rec["detail"]
 
 
-def refresh(conninfo: str, run_id: str) -> dict:
-    """Refresh (or create) the analytics materialized views."""
+def refresh(conninfo: str, run_id: str, skip_unchanged: bool = False) -> dict:
+    """Refresh (or create) the analytics materialized views.
+
+    With `skip_unchanged` (the DAG's runs) the refresh is skipped when nothing the views read changed:
+    the same `warehouse_state` (core's watermark, file registry, staged files) and the same analytics
+    SQL and funnels as at the stage's latest success, every view present and created from its SQL.
+    Edits made by hand in core are not seen by the fingerprint: refresh without it after those.
+    """
     with recorded_stage(conninfo, run_id, "refresh_analytics") as rec:
+        with psycopg.connect(conninfo) as conn:
+            state = warehouse_state(conn, sql_fingerprint("analytics/*", "funnels.yml"))
+            previous = unchanged_since(conn, "refresh_analytics", state) \
+                if skip_unchanged and transform.views_current(conn) else None
+        if previous is not None:
+            rec["detail"] = {"state": state, "skipped": f"nothing changed since run {previous['run_id']}"}
+            return rec["detail"]
         steps = transform.refresh_analytics(conninfo)
         rec["rows"] = sum(s.rows for s in steps)
         rec["detail"] = {s.name: {"rows": s.rows, "seconds": round(s.seconds, 3)} for s in steps}
+        rec["detail"]["state"] = state
     return rec["detail"]
 
 

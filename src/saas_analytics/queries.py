@@ -38,6 +38,32 @@ def run_query(conn: psycopg.Connection, name: str, params: Params = None) -> pd.
     return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
 
 
+def copy_query(conn: psycopg.Connection, name: str, params: Params = None,
+               timestamps: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Run a named query through `COPY (…) TO STDOUT` (CSV): a DataFrame of strings, for millions of rows.
+
+    Several times faster than `run_query` for large reads (no Python object per value). NULL stays
+    missing (`\\N` marker), empty strings stay empty; `timestamps` columns become UTC-aware timestamps
+    (the session writes them in UTC, ISO style, for this transaction only).
+    """
+    import io
+
+    import pandas as pd
+
+    text = psycopg.ClientCursor(conn).mogrify(query_text(name).decode(), params)
+    conn.execute("set local timezone = 'UTC'")
+    conn.execute("set local datestyle = 'ISO, YMD'")
+    buf = io.BytesIO()
+    with conn.cursor().copy(f"copy ({text}) to stdout with (format csv, header true, null '\\N')") as copy:
+        for chunk in copy:
+            buf.write(chunk)
+    buf.seek(0)
+    frame = pd.read_csv(buf, dtype=str, keep_default_na=False, na_values=["\\N"])
+    for column in timestamps:
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
+
+
 def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> list[dict]:
     """Run a named query; its rows as dicts."""
     return _execute(conn, name, params).fetchall()

@@ -88,6 +88,9 @@ def run_layer(conninfo: str, layer: str, progress: Callable[[str], None] | None 
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
+        # The day's rows are in cache and few: index lookups into history are cheap. With the default
+        # (4.0, spinning disks) the planner hashed all of core.fact_events to join a few hundred ids.
+        conn.execute("set local random_page_cost = 1.1")
         return run_steps(conn, layer, LAYER_STEPS[layer], progress)
 
 
@@ -98,10 +101,13 @@ def run_steps(conn: psycopg.Connection, layer: str, names: tuple[str, ...],
     results = []
     for name in names:
         started = time.perf_counter()
-        cur = conn.execute(step_statement(layer, name))
+        statement = step_statement(layer, name)
+        cur = conn.execute(statement)
         rows = max(cur.rowcount, 0)
         while cur.nextset():  # a step file may hold several statements (e.g. delete, then insert)
             rows += max(cur.rowcount, 0)
+        if TEMP_TABLE_LINE.search(read_sql(layer, name)):  # statistics, so later steps plan for its real size
+            conn.execute(sql.SQL("analyze {}").format(sql.Identifier(name)))
         results.append(StepResult(f"{layer}.{name}", rows, time.perf_counter() - started))
         say(f"{layer}.{name}: {rows:,} rows in {results[-1].seconds:.2f}s")
     return results
@@ -203,6 +209,17 @@ def refresh_analytics(
         for name in ANALYTICS_TABLES:
             apply_comments(conn, name)
     return results
+
+
+def views_current(conn: psycopg.Connection) -> bool:
+    """True when every analytics view exists and was created from its current SQL (a refresh would only refresh)."""
+    from saas_analytics.queries import scalar
+
+    for name in ANALYTICS_VIEWS:
+        if _relkind(conn, name) is None or \
+                scalar(conn, "view_fingerprint", {"name": name}) != definition_hash(read_sql("analytics", name)):
+            return False
+    return True
 
 
 def ensure_view(conn: psycopg.Connection, name: str, reader_role: str | None = None, refresh: bool = False) -> str:

@@ -63,21 +63,32 @@ class ChurnConfig:
     active_within_days: int = 30
     holdout_dates: int = 2
     purge_days: int | None = None  # None: the label horizon (the honest minimum)
-    max_history_days: int = 365
+    # the bounded training window: the latest `train_dates` observation dates before the purge and the
+    # holdout (None for max_history_days: derived from train_dates; a number of days overrides it)
+    train_dates: int = 12
+    max_history_days: int | None = None
     min_train_rows: int = 100
     min_class_rows: int = 10
     regularisation_c: float = 0.1
     calibration_folds: int = 5
-    shuffles: int = 100
+    shuffles: int = 20  # shuffled-label fits (uncalibrated: 1 fit each), only on training days
     random_state: int = 42
     medium_risk: float = 0.2
     high_risk: float = 0.5
     top_drivers: int = 3
     features: tuple[str, ...] = FEATURE_COLUMNS
 
+    @property
+    def history_days(self) -> int:
+        """How far back observation dates go: the censored horizon, the holdout, the purge and `train_dates`."""
+        if self.max_history_days is not None:
+            return self.max_history_days
+        dates = self.train_dates + self.holdout_dates + -(-self.purge // self.every_days) + 1
+        return self.horizon_days + self.every_days * dates
+
     def history_since(self, as_of: date) -> date:
         """The first event day training needs: the oldest observation date minus the 90-day feature window."""
-        return as_of - timedelta(days=self.max_history_days + FEATURE_LOOKBACK_DAYS)
+        return as_of - timedelta(days=self.history_days + FEATURE_LOOKBACK_DAYS)
 
     @property
     def purge(self) -> int:
@@ -129,7 +140,7 @@ def build_dataset(frames: CoreFrames, as_of: date, config: ChurnConfig | None = 
     events = frames.events
     if events.empty:
         return pd.DataFrame(columns=["obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned"])
-    first_day = max(events["event_at"].min().date(), as_of - timedelta(days=config.max_history_days))
+    first_day = max(events["event_at"].min().date(), as_of - timedelta(days=config.history_days))
     parts = []
     for t in observation_dates(first_day, as_of, config.every_days):
         if not is_labelled(t, as_of, config.horizon_days):
@@ -220,15 +231,19 @@ def shuffled_baseline(train: pd.DataFrame, test: pd.DataFrame, config: ChurnConf
     """The same model trained on permuted training labels, scored on the real holdout labels.
 
     One permutation's AUC scatters widely (a random direction in correlated, informative features),
-    so the baseline is the mean over `config.shuffles` seeded permutations, with its spread.
+    so the baseline is the mean over `config.shuffles` seeded permutations, with its spread. Each is the
+    model's pipeline without the calibration wrapper: sigmoid calibration is monotonic and AUC only
+    ranks, and one fit instead of `calibration_folds` buys more permutations for the same time.
     """
     config = config or ChurnConfig()
     rng = np.random.default_rng(config.random_state)
     y = train["churned"].to_numpy(dtype=int)
+    x_train = train.loc[:, list(config.features)].to_numpy(dtype=float)
+    x_test = test.loc[:, list(config.features)].to_numpy(dtype=float)
     aucs = []
     for _ in range(config.shuffles):
-        model = fit_model(train, rng.permutation(y), "shuffled", config)
-        aucs.append(roc_auc_score(test["churned"].to_numpy(dtype=int), model.predict(test)))
+        pipeline = make_estimator(config).estimator.fit(x_train, rng.permutation(y))
+        aucs.append(roc_auc_score(test["churned"].to_numpy(dtype=int), pipeline.predict_proba(x_test)[:, 1]))
     return {"shuffled_roc_auc": float(np.mean(aucs)), "shuffled_roc_auc_std": float(np.std(aucs)),
             "shuffles": config.shuffles}
 
@@ -264,10 +279,36 @@ def train(frames: CoreFrames, as_of: date, config: ChurnConfig | None = None,
         "train_dates": int(train_set["obs_date"].nunique()), "test_dates": int(test_set["obs_date"].nunique()),
         "train_base_rate": float(train_set["churned"].mean()),
     }
-    params = {**asdict(config), "purge": config.purge, "algorithm": ALGORITHM,
-              "sklearn_version": sklearn.__version__}
     return TrainingResult(version=version, as_of=as_of, evaluation_model=evaluation, production_model=production,
-                          metrics=metrics, split=split, params=params, test_set=test_set)
+                          metrics=metrics, split=split, params=training_params(config), test_set=test_set)
+
+
+def training_params(config: ChurnConfig) -> dict:
+    """The settings a training run records (JSON-normalised), also what decides whether a model is stale."""
+    params = {**asdict(config), "purge": config.purge, "history_days": config.history_days,
+              "algorithm": ALGORITHM, "sklearn_version": sklearn.__version__}
+    return json.loads(json.dumps(params, default=str))
+
+
+def retrain_due(as_of: date, latest: dict | None, config: ChurnConfig, retrain_days: int,
+                force: bool = False) -> tuple[bool, str]:
+    """Whether to train today, and why: no model yet, changed settings, or the latest is `retrain_days` old.
+
+    `latest` is the latest training run (analytics.ml_model_runs: as_of, model_version, params), promoted
+    or not, so a challenger that lost does not make every following day retrain. Ages are in data days
+    (as_of − the run's as_of), never wall-clock: a re-run on the same data decides the same.
+    """
+    if force:
+        return True, "retraining forced"
+    if latest is None:
+        return True, "no model trained yet"
+    version, age = latest["model_version"], (as_of - latest["as_of"]).days
+    if latest["params"] != training_params(config):
+        return True, f"the model settings changed since {version}"
+    if age >= retrain_days or age < 0:
+        return True, f"the latest model {version} is {age} day(s) old (retrain every {retrain_days})"
+    return False, (f"the latest model {version} (as of {latest['as_of']}) is {age} day(s) old;"
+                   f" retraining every {retrain_days} days (CHURN_RETRAIN_DAYS)")
 
 
 def holdout_auc(model: ChurnModel, test_set: pd.DataFrame) -> float | None:

@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 import psycopg
 
-from saas_analytics.queries import run_query, scalar
+from saas_analytics.queries import copy_query, run_query, scalar
 
 EVENT_COLUMNS = ("user_id", "event_at", "received_at", "event_name", "platform", "feature", "document_id")
 SUBSCRIPTION_COLUMNS = ("user_id", "event_at", "event_name", "plan", "billing_period", "mrr_cents")
@@ -71,8 +71,8 @@ def read_core(conn: psycopg.Connection, since: date | None = None) -> CoreFrames
     Features look back at most 90 days, so `since` = earliest cut-off − 90 days loses nothing.
     """
     since = since or date(1970, 1, 1)
-    events = run_query(conn, "ml_events", {"since": since})
-    events = events.drop(columns=["file_id", "line_no"], errors="ignore")  # load order: the query's tie-break only
+    events = copy_query(conn, "ml_events", {"since": since}, timestamps=("event_at", "received_at"))
+    events = events.drop(columns="message_id") if "message_id" in events else events
     subs = run_query(conn, "ml_subscription_events")
     if events.empty:
         events = pd.DataFrame({c: [] for c in EVENT_COLUMNS})

@@ -17,11 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import psycopg
 
+from saas_analytics.config import get_settings
 from saas_analytics.ml import anomalies as anomaly_lib
 from saas_analytics.ml import churn, insights, segments, store
 from saas_analytics.ml.data import latest_activity_date, month_total_mrr, read_core
 from saas_analytics.ml.features import FEATURE_LOOKBACK_DAYS, build_features, scoring_cutoff
-from saas_analytics.pipeline import recorded_stage
+from saas_analytics.pipeline import recorded_stage, unchanged_since, warehouse_state
 from saas_analytics.queries import fetch_one, run_query
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,19 @@ log = logging.getLogger(__name__)
 def _skip(rec: dict, reason: str, as_of: date | None = None) -> dict:
     """Record (and return) that a step skipped its work, and why."""
     rec["detail"] = {"as_of": as_of.isoformat(), "skipped": reason} if as_of else {"skipped": reason}
+    return rec["detail"]
+
+
+def _unchanged(conninfo: str, stage: str, skip_unchanged: bool, *extra: object) -> tuple[str, dict | None]:
+    """(this run's state, the stage's latest successful run when it saw the same state and skipping is on)."""
+    with psycopg.connect(conninfo) as conn:
+        state = warehouse_state(conn, *extra)
+        return state, (unchanged_since(conn, stage, state) if skip_unchanged else None)
+
+
+def _skip_unchanged(rec: dict, state: str, previous: dict) -> dict:
+    """Record that nothing this step reads changed since `previous` (its slice is still current)."""
+    rec["detail"] = {"state": state, "skipped": f"nothing changed since run {previous['run_id']}"}
     return rec["detail"]
 
 
@@ -41,15 +55,27 @@ def _cutoff_instant(as_of: date) -> datetime:
 # churn
 
 
-def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | None = None) -> dict:
-    """Train and evaluate a churn model; record the run; promote it unless the champion does better."""
+def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | None = None,
+                      force: bool = False, retrain_days: int | None = None) -> dict:
+    """Train and evaluate a churn model when one is due; record the run; promote it unless the champion does better.
+
+    Due (`churn.retrain_due`): no model yet, changed settings, or the latest training is `retrain_days`
+    (CHURN_RETRAIN_DAYS) data days old; otherwise the stage records `skipped` with the reason and the
+    promoted model keeps scoring. `force` trains regardless.
+    """
     config = config or churn.ChurnConfig()
+    retrain_days = get_settings().churn_retrain_days if retrain_days is None else retrain_days
     with recorded_stage(conninfo, run_id, "train_churn_model") as rec:
         with psycopg.connect(conninfo) as conn:
             as_of = latest_activity_date(conn)
-            frames = read_core(conn, config.history_since(as_of)) if as_of else None
-        if as_of is None:
-            return _skip(rec, "no activity in core")
+            if as_of is None:
+                return _skip(rec, "no activity in core")
+            due, why = churn.retrain_due(as_of, fetch_one(conn, "latest_model_run", {"model_name": churn.MODEL_NAME}),
+                                         config, retrain_days, force)
+            if not due:
+                rec["detail"] = {"as_of": as_of.isoformat(), "skipped": why, "trained": False}
+                return rec["detail"]
+            frames = read_core(conn, config.history_since(as_of))
         try:
             result = churn.train(frames, as_of, config)
         except churn.NotEnoughData as exc:
@@ -68,9 +94,9 @@ def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | No
                 promoted, decision = churn.promotion_decision(auc, champion_auc, champion)
             store.record_training(conn, result, run_id, champion, champion_auc, promoted, decision)
         rec["rows"] = 1
-        rec["detail"] = {"as_of": as_of.isoformat(), "model_version": result.version, "promoted": promoted,
-                         "decision": decision, **{k: round(v, 4) for k, v in result.metrics.items()
-                                                  if isinstance(v, float)}, **result.split}
+        metrics = {k: round(v, 4) for k, v in result.metrics.items() if isinstance(v, float)}
+        rec["detail"] = {"as_of": as_of.isoformat(), "trained": True, "why": why, "model_version": result.version,
+                         "promoted": promoted, "decision": decision, **metrics, **result.split}
     log.info("churn model %s: %s", result.version, decision)
     return json.loads(json.dumps(rec["detail"], default=str))
 
@@ -80,10 +106,20 @@ SCORE_COLUMNS = ("as_of", "user_id", "churn_probability", "risk_band", "model_ve
 DRIVER_COLUMNS = ("as_of", "user_id", "driver_rank", "feature", "description", "feature_value", "contribution")
 
 
-def score_churn_risk(conninfo: str, run_id: str, config: churn.ChurnConfig | None = None) -> dict:
-    """Score every user in the current population with the champion; replace this as_of's scores and drivers."""
+def score_churn_risk(conninfo: str, run_id: str, config: churn.ChurnConfig | None = None,
+                     skip_unchanged: bool = False) -> dict:
+    """Score every user in the current population with the champion; replace this as_of's scores and drivers.
+
+    With `skip_unchanged`, nothing is scored when neither the warehouse nor the champion changed since the
+    stage last succeeded (its as_of slice is still current).
+    """
     config = config or churn.ChurnConfig()
     with recorded_stage(conninfo, run_id, "score_churn_risk") as rec:
+        with psycopg.connect(conninfo) as conn:
+            champion = store.current_champion(conn)
+        state, previous = _unchanged(conninfo, "score_churn_risk", skip_unchanged, champion, config)
+        if previous is not None:
+            return _skip_unchanged(rec, state, previous)
         with psycopg.connect(conninfo) as conn:
             as_of = latest_activity_date(conn)
             champion = store.current_champion(conn)
@@ -105,7 +141,8 @@ def score_churn_risk(conninfo: str, run_id: str, config: churn.ChurnConfig | Non
         rec["rows"] = n
         rec["detail"] = {"as_of": as_of.isoformat(), "model_version": model.version, "users": n,
                          **{f"{b}_risk": int(bands.get(b, 0)) for b in churn.RISK_BANDS},
-                         "high_risk_mrr": round(float(scores.loc[scores["risk_band"] == "high", "mrr"].sum()), 2)}
+                         "high_risk_mrr": round(float(scores.loc[scores["risk_band"] == "high", "mrr"].sum()), 2),
+                         "state": state}
     return rec["detail"]
 
 
@@ -117,10 +154,14 @@ PROFILE_COLUMNS = ("as_of", "segment_id", "segment_name", "users", "share", *seg
                    "paying_users", "mrr", "k", "silhouette")
 
 
-def segment_users(conninfo: str, run_id: str, config: segments.SegmentConfig | None = None) -> dict:
+def segment_users(conninfo: str, run_id: str, config: segments.SegmentConfig | None = None,
+                  skip_unchanged: bool = False) -> dict:
     """Segment the users active in the last 90 days; replace this as_of's assignments and profiles."""
     config = config or segments.SegmentConfig()
     with recorded_stage(conninfo, run_id, "segment_users") as rec:
+        state, previous = _unchanged(conninfo, "segment_users", skip_unchanged, config)
+        if previous is not None:
+            return _skip_unchanged(rec, state, previous)
         with psycopg.connect(conninfo) as conn:
             if (as_of := latest_activity_date(conn)) is None:
                 return _skip(rec, "no activity in core")
@@ -140,7 +181,8 @@ def segment_users(conninfo: str, run_id: str, config: segments.SegmentConfig | N
         rec["rows"] = n
         rec["detail"] = {"as_of": as_of.isoformat(), "users": n, "k": result.k,
                          "silhouette": round(result.silhouette, 4),
-                         "segments": {r.segment_name: int(r.users) for r in result.profiles.itertuples()}}
+                         "segments": {r.segment_name: int(r.users) for r in result.profiles.itertuples()},
+                         "state": state}
     return rec["detail"]
 
 
@@ -151,10 +193,13 @@ ANOMALY_COLUMNS = ("as_of", "metric", "date", "value", "expected", "score", "dir
 
 
 def detect_kpi_anomalies(conninfo: str, run_id: str, config: anomaly_lib.AnomalyConfig | None = None,
-                         lookback_days: int = 365) -> dict:
+                         lookback_days: int = 365, skip_unchanged: bool = False) -> dict:
     """Check daily signups, DAU and net new MRR; replace this as_of's anomalies (the last `lookback_days` days)."""
     config = config or anomaly_lib.AnomalyConfig()
     with recorded_stage(conninfo, run_id, "detect_kpi_anomalies") as rec:
+        state, previous = _unchanged(conninfo, "detect_kpi_anomalies", skip_unchanged, config, lookback_days)
+        if previous is not None:
+            return _skip_unchanged(rec, state, previous)
         with psycopg.connect(conninfo) as conn:
             if (as_of := latest_activity_date(conn)) is None:
                 return _skip(rec, "no activity in core")
@@ -166,7 +211,7 @@ def detect_kpi_anomalies(conninfo: str, run_id: str, config: anomaly_lib.Anomaly
             n = store.replace_slice(conn, "metric_anomalies", as_of, ANOMALY_COLUMNS, rows)
         rec["rows"] = n
         rec["detail"] = {"as_of": as_of.isoformat(), "anomalies": [
-            f"{r.metric} {r.date} {r.direction} ({r.score:+.1f})" for r in found.itertuples()]}
+            f"{r.metric} {r.date} {r.direction} ({r.score:+.1f})" for r in found.itertuples()], "state": state}
     return rec["detail"]
 
 
@@ -175,9 +220,16 @@ def detect_kpi_anomalies(conninfo: str, run_id: str, config: anomaly_lib.Anomaly
 
 INSIGHT_COLUMNS = ("as_of", "insight_key", "position", "category", "headline", "value", "reference_value", "unit",
                    "detail")
-def write_insights(conninfo: str, run_id: str) -> dict:
+def write_insights(conninfo: str, run_id: str, skip_unchanged: bool = False) -> dict:
     """Turn this as_of's KPIs and ML outputs into plain-language statements; replace this as_of's insights."""
     with recorded_stage(conninfo, run_id, "write_insights") as rec:
+        with psycopg.connect(conninfo) as conn:
+            latest = fetch_one(conn, "latest_model_run", {"model_name": churn.MODEL_NAME})
+            champion = store.current_champion(conn)
+        outputs = (champion, latest and latest["model_version"], latest and latest["promoted"])
+        state, previous = _unchanged(conninfo, "write_insights", skip_unchanged, *outputs)
+        if previous is not None:
+            return _skip_unchanged(rec, state, previous)
         with psycopg.connect(conninfo) as conn:
             if (as_of := latest_activity_date(conn)) is None:
                 return _skip(rec, "no activity in core")
@@ -197,7 +249,7 @@ def write_insights(conninfo: str, run_id: str) -> dict:
             store.lock(conn, "insights")
             n = store.replace_slice(conn, "insights", as_of, INSIGHT_COLUMNS, rows)
         rec["rows"] = n
-        rec["detail"] = {"as_of": as_of.isoformat(), "insights": [i.headline for i in items]}
+        rec["detail"] = {"as_of": as_of.isoformat(), "insights": [i.headline for i in items], "state": state}
     return rec["detail"]
 
 
