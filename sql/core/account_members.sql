@@ -1,21 +1,22 @@
 -- grain: one row per person per account a group call put them in
 -- The (account, person) pairs this run's group calls touch (new, or moved by a late link) are rebuilt.
+create temp table account_members_touched on commit drop as
+select
+    events.group_id,
+    core_changes.user_id
+from core_changes
+inner join core.fact_events as events on core_changes.message_id = events.message_id
+where core_changes.event_type = 'group' and core_changes.user_id is not null
+union
+select
+    events.group_id,
+    core_changes.previous_user_id as user_id
+from core_changes
+inner join core.fact_events as events on core_changes.message_id = events.message_id
+where core_changes.event_type = 'group' and core_changes.previous_user_id is not null;
+
 delete from core.account_members as members
-using (
-    select
-        events.group_id,
-        core_changes.user_id
-    from core_changes
-    inner join core.fact_events as events on core_changes.message_id = events.message_id
-    where core_changes.event_type = 'group' and core_changes.user_id is not null
-    union
-    select
-        events.group_id,
-        core_changes.previous_user_id as user_id
-    from core_changes
-    inner join core.fact_events as events on core_changes.message_id = events.message_id
-    where core_changes.event_type = 'group' and core_changes.previous_user_id is not null
-) as touched
+using account_members_touched as touched
 where members.account_id = touched.group_id and members.user_id = touched.user_id;
 
 insert into core.account_members (account_id, user_id, first_grouped_at, last_grouped_at)
@@ -24,18 +25,9 @@ with
 
 touched as (
     select
-        events.group_id,
-        core_changes.user_id
-    from core_changes
-    inner join core.fact_events as events on core_changes.message_id = events.message_id
-    where core_changes.event_type = 'group' and core_changes.user_id is not null
-    union
-    select
-        events.group_id,
-        core_changes.previous_user_id as user_id
-    from core_changes
-    inner join core.fact_events as events on core_changes.message_id = events.message_id
-    where core_changes.event_type = 'group' and core_changes.previous_user_id is not null
+        group_id,
+        user_id
+    from account_members_touched
 ),
 
 group_calls as (

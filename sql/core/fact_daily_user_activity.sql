@@ -1,20 +1,21 @@
 -- grain: one row per person per UTC day with at least one valid track, page or screen event
 -- The person-days this run's changes touch (new events, and events a late link moved from one person to
 -- another) are rebuilt from fact_events; events of nobody are not activity.
+create temp table daily_activity_touched on commit drop as
+select
+    user_id,
+    event_date
+from core_changes
+where event_type in ('track', 'page', 'screen') and user_id is not null
+union
+select
+    previous_user_id as user_id,
+    event_date
+from core_changes
+where event_type in ('track', 'page', 'screen') and previous_user_id is not null;
+
 delete from core.fact_daily_user_activity as activity
-using (
-    select
-        user_id,
-        event_date
-    from core_changes
-    where event_type in ('track', 'page', 'screen') and user_id is not null
-    union
-    select
-        previous_user_id as user_id,
-        event_date
-    from core_changes
-    where event_type in ('track', 'page', 'screen') and previous_user_id is not null
-) as touched
+using daily_activity_touched as touched
 where activity.user_id = touched.user_id and activity.activity_date = touched.event_date;
 
 insert into core.fact_daily_user_activity (
@@ -28,14 +29,7 @@ touched as (
     select
         user_id,
         event_date
-    from core_changes
-    where event_type in ('track', 'page', 'screen') and user_id is not null
-    union
-    select
-        previous_user_id as user_id,
-        event_date
-    from core_changes
-    where event_type in ('track', 'page', 'screen') and previous_user_id is not null
+    from daily_activity_touched
 ),
 
 activity_events as (

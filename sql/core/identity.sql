@@ -129,38 +129,16 @@ final as (
 select core.rebuild_identity_links(after_at, after_file, after_line)
 from final;
 
--- Step 3: resolve(id) for every linked id: follow the links to an id without one (they never cycle).
+-- Step 3: resolve(id) for every linked id: follow the links to an id without one (they never cycle;
+-- core.resolve_identity_map(), shared with the file correction's withdrawal).
 create temp table identity_resolved on commit drop as
-with recursive
-
-links as (
-    select
-        source_id,
-        target_id
-    from core.identity_links
-),
-
-chains as (
-    select
-        source_id as id,
-        target_id as person_id,
-        1 as depth
-    from links
-    union all
-    select
-        chains.id,
-        links.target_id as person_id,
-        chains.depth + 1 as depth
-    from chains
-    inner join links on chains.person_id = links.source_id
-),
+with
 
 final as (
-    select distinct on (id)
+    select
         id,
         person_id
-    from chains
-    order by id asc, depth desc
+    from core.resolve_identity_map()
 )
 
 -- unchanged links leave every person as stored: nothing to resolve

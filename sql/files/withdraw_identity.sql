@@ -82,36 +82,14 @@ where exists (select 1 from withdrawn_link_pairs);
 
 -- Step 4: resolve(id) for every linked id again, and the ids whose person the withdrawal changed.
 create temp table withdrawn_identity_changes on commit drop as
-with recursive
+with
 
-links as (
-    select
-        source_id,
-        target_id
-    from core.identity_links
-),
-
-chains as (
-    select
-        source_id as id,
-        target_id as person_id,
-        1 as depth
-    from links
-    union all
-    select
-        chains.id,
-        links.target_id as person_id,
-        chains.depth + 1 as depth
-    from chains
-    inner join links on chains.person_id = links.source_id
-),
-
+-- resolve(id) as the core identity step does (core.resolve_identity_map())
 resolved as (
-    select distinct on (id)
+    select
         id,
         person_id
-    from chains
-    order by id asc, depth desc
+    from core.resolve_identity_map()
 ),
 
 final as (

@@ -868,6 +868,32 @@ def _contexts(users: _Users, events: _Columns) -> list[str]:
     return [texts[k] for k in inverse.reshape(-1).tolist()]
 
 
+def _rendered_columns(users: _Users, events: _Columns, n_engagement: int,
+                      origin_us: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    """What both line formats print per event: timestamp, received_at, context, and each user's id."""
+    n = len(events.ts)
+    offset = np.where(users.local_ts, users.offset_min, 0)[events.user]
+    unit = np.where(np.arange(n) < n_engagement, np.array(PLATFORM_UNIT)[events.platform], SERVER_UNIT)
+    timestamps = _format_instants(events.ts, unit, offset, origin_us)
+    received = _format_instants(events.recv, np.full(n, 1), np.zeros(n, np.int64), origin_us)
+    user_ids = [f"u_{i + 1:06d}" for i in range(users.count)]
+    return timestamps, received, _contexts(users, events), user_ids
+
+
+def _engagement_props(kind: int, u: int, a: int, b: int) -> str:
+    """The properties of an engagement event (session id, then page path, feature, role or document)."""
+    session = f'"session_id":"s_{u + 1:06d}_{a:04d}"'
+    if kind == PAGE:
+        return f'{{{session},"path":"{PAGES[b]}"}}'
+    if kind == FEATURE:
+        return f'{{{session},"feature":"{FEATURES[b]}"}}'
+    if kind == SESSION:
+        return f'{{{session}}}'
+    if kind == INVITED:
+        return f'{{{session},"role":"{INVITE_ROLES[b]}"}}'
+    return f'{{{session},"document_id":"doc_{u + 1:06d}_{b:04d}"}}'
+
+
 def _render(users: _Users, events: _Columns, payloads: list[dict[str, Any]], n_engagement: int,
             message_ids: list[str], origin_us: int) -> list[str]:
     """Every event as one JSON line in the fixed Contract 1 key order with compact separators.
@@ -875,13 +901,7 @@ def _render(users: _Users, events: _Columns, payloads: list[dict[str, Any]], n_e
     Engagement events hold only ASCII identifiers, so they are filled into a template (the same bytes
     `_dumps` gives, checked by the tests); signups, identifies and billing events go through the encoder.
     """
-    n = len(events.ts)
-    offset = np.where(users.local_ts, users.offset_min, 0)[events.user]
-    unit = np.where(np.arange(n) < n_engagement, np.array(PLATFORM_UNIT)[events.platform], SERVER_UNIT)
-    timestamps = _format_instants(events.ts, unit, offset, origin_us)
-    received = _format_instants(events.recv, np.full(n, 1), np.zeros(n, np.int64), origin_us)
-    contexts = _contexts(users, events)
-    user_ids = [f"u_{i + 1:06d}" for i in range(users.count)]
+    timestamps, received, contexts, user_ids = _rendered_columns(users, events, n_engagement, origin_us)
     lines = []
     for j, (u, kind, a, b) in enumerate(zip(events.user.tolist(), events.kind.tolist(), events.a.tolist(),
                                             events.b.tolist(), strict=True)):
@@ -891,18 +911,7 @@ def _render(users: _Users, events: _Columns, payloads: list[dict[str, Any]], n_e
             lines.append(f'{head}"identify","user_id":"{user_ids[u]}",{tail}"traits":{_dumps(payloads[b])},'
                          f'"context":{contexts[j]}}}')
             continue
-        if j >= n_engagement:
-            props = _dumps(payloads[b])
-        elif kind == PAGE:
-            props = f'{{"session_id":"s_{u + 1:06d}_{a:04d}","path":"{PAGES[b]}"}}'
-        elif kind == FEATURE:
-            props = f'{{"session_id":"s_{u + 1:06d}_{a:04d}","feature":"{FEATURES[b]}"}}'
-        elif kind == SESSION:
-            props = f'{{"session_id":"s_{u + 1:06d}_{a:04d}"}}'
-        elif kind == INVITED:
-            props = f'{{"session_id":"s_{u + 1:06d}_{a:04d}","role":"{INVITE_ROLES[b]}"}}'
-        else:
-            props = f'{{"session_id":"s_{u + 1:06d}_{a:04d}","document_id":"doc_{u + 1:06d}_{b:04d}"}}'
+        props = _dumps(payloads[b]) if j >= n_engagement else _engagement_props(kind, u, a, b)
         lines.append(f'{head}"track","event":"{EVENT_NAMES[kind]}","user_id":"{user_ids[u]}",{tail}'
                      f'"properties":{props},"context":{contexts[j]}}}')
     return lines
@@ -912,13 +921,7 @@ def _render_segment(users: _Users, events: _Columns, payloads: list[dict[str, An
                     message_ids: list[str], origin_us: int, identity: _Identity) -> list[str]:
     """Every event as a camelCase Segment call: web pages as `page`, app pages as `screen`, client events with
     the device's anonymousId, identify/group/alias calls; compact JSON in a fixed key order."""
-    n = len(events.ts)
-    offset = np.where(users.local_ts, users.offset_min, 0)[events.user]
-    unit = np.where(np.arange(n) < n_engagement, np.array(PLATFORM_UNIT)[events.platform], SERVER_UNIT)
-    timestamps = _format_instants(events.ts, unit, offset, origin_us)
-    received = _format_instants(events.recv, np.full(n, 1), np.zeros(n, np.int64), origin_us)
-    contexts = _contexts(users, events)
-    user_ids = [f"u_{i + 1:06d}" for i in range(users.count)]
+    timestamps, received, contexts, user_ids = _rendered_columns(users, events, n_engagement, origin_us)
     lines = []
     for j, (u, kind, a, b, ts, platform) in enumerate(zip(
             events.user.tolist(), events.kind.tolist(), events.a.tolist(), events.b.tolist(), events.ts.tolist(),
@@ -928,20 +931,12 @@ def _render_segment(users: _Users, events: _Columns, payloads: list[dict[str, An
         when = f'"timestamp":"{timestamps[j]}","receivedAt":"{received[j]}",'
         if j < n_engagement:
             ids = f'"userId":"{user}","anonymousId":"{identity.device[u]}",'
-            session = f'"session_id":"s_{u + 1:06d}_{a:04d}"'
+            props = _engagement_props(kind, u, a, b)
             if kind == PAGE:
                 call = "page" if platform == 0 else "screen"
                 lines.append(f'{head}"{call}",{ids}"name":"{PAGE_NAMES[PAGES[b]]}",{when}'
-                             f'"properties":{{{session},"path":"{PAGES[b]}"}},"context":{contexts[j]}}}')
+                             f'"properties":{props},"context":{contexts[j]}}}')
                 continue
-            if kind == FEATURE:
-                props = f'{{{session},"feature":"{FEATURES[b]}"}}'
-            elif kind == SESSION:
-                props = f'{{{session}}}'
-            elif kind == INVITED:
-                props = f'{{{session},"role":"{INVITE_ROLES[b]}"}}'
-            else:
-                props = f'{{{session},"document_id":"doc_{u + 1:06d}_{b:04d}"}}'
             lines.append(f'{head}"track","event":"{EVENT_NAMES[kind]}",{ids}{when}"properties":{props},'
                          f'"context":{contexts[j]}}}')
             continue

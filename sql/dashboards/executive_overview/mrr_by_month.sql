@@ -1,9 +1,12 @@
--- one row per month: the MRR movements; contraction and churn are negative so they stack below zero
+-- one row per month: MRR and ARR at the month's end, and the MRR movements; contraction and churn are
+-- negative so they stack below zero (one query for the MRR and ARR and MRR movements cards)
 with
 
 months as (
     select
         month,
+        mrr,
+        arr,
         new_mrr,
         expansion_mrr,
         reactivation_mrr,
