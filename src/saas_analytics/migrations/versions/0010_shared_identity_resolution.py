@@ -4,15 +4,15 @@ The core identity step (sql/core/identity.sql) and the file correction's withdra
 (sql/files/withdraw_identity.sql) both resolve every linked id by following `core.identity_links` to an id
 without a link (links never cycle); the query lives once, in this function, and both steps call it.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
