@@ -34,6 +34,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from saas_analytics import queries
+
 BENCH_DB = "saas_bench_history"
 LAYERS = ("raw", "staging", "core", "analytics", "ml")
 
@@ -106,7 +108,7 @@ def land(files: list[tuple[Path, Path]], landing: Path) -> int:
 def bytes_per_event(conninfo: str, landed_bytes: int) -> list[tuple[str, int, float]]:
     """(layer, total bytes of its tables, indexes and TOAST, bytes per raw line) — plus the landed JSON."""
     with psycopg.connect(conninfo) as conn:
-        events = conn.execute("select count(*) from raw.events").fetchone()[0] or 1
+        events = queries.scalar(conn, "raw_event_count") or 1
         rows = conn.execute(
             "select n.nspname, sum(pg_total_relation_size(c.oid))::bigint from pg_class c"
             " join pg_namespace n on n.oid = c.relnamespace"
@@ -122,11 +124,10 @@ def bytes_per_event(conninfo: str, landed_bytes: int) -> list[tuple[str, int, fl
 def ml_detail(conninfo: str, run_id: str) -> str:
     """The train stage's verdict for a run (trained / skipped and why)."""
     with psycopg.connect(conninfo) as conn:
-        row = conn.execute("select detail from analytics.pipeline_run_stages where run_id = %s"
-                           " and stage = 'train_churn_model'", [run_id]).fetchone()
+        row = queries.fetch_one(conn, "stage_detail", {"run_id": run_id, "stage": "train_churn_model"})
     if not row:
         return "-"
-    detail = row[0]
+    detail = row["detail"]
     if "skipped" in detail:
         return f"skipped: {detail['skipped']}"
     return f"trained {detail.get('model_version')}, holdout ROC AUC {detail.get('roc_auc')}"
