@@ -174,7 +174,11 @@ def run_summary(conn: psycopg.Connection, run_id: str) -> dict | None:
 
 def run_status(conn: psycopg.Connection, run_id: str) -> tuple[str, list[str]]:
     """`success`, or `failed` with the stages that failed or never ran."""
-    row = run_summary(conn, run_id)
+    return status_of(run_summary(conn, run_id))
+
+
+def status_of(row: dict | None) -> tuple[str, list[str]]:
+    """`success`, or `failed` with the problems, from a run's pipeline_run_summary row (None: no stage ran)."""
     if row is None:
         return "failed", ["no stage ran"]
     problems = [f"{name} failed" for name in row["failed_stages"]]
@@ -190,8 +194,9 @@ def record_run(conninfo: str, run_id: str, dag_id: str, logical_date: datetime |
     `warning` and the reason; Airflow shows it as a success.
     """
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        status, problems = run_status(conn, run_id)
-        row = run_summary(conn, run_id) or {}
+        row = run_summary(conn, run_id)
+        status, problems = status_of(row)
+        row = row or {}
         summary = {k: row.get(k, 0) for k in SUMMARY_COLUMNS}
         reason = row.get("reason") or (problems[0] if problems else None)
         if status == "success" and row.get("status") == "warning":
