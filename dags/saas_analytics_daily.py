@@ -6,7 +6,10 @@ The SaaS analytics warehouse, end to end, once a day at 02:00 UTC:
 1. **load** — every landing file not yet loaded → `raw.events` (COPY; a file registry makes it exactly-once)
 2. **staging** — type, validate, dedupe by `message_id`; bad lines → `staging.quarantine` with a reason
 3. **core** — incremental star schema (`dim_*`, `fact_*`)
-4. **checks** — Airflow's SQL check operators and `sql/tests/assert_*.sql`; any failure fails the run
+4. **checks** — Airflow's SQL check operators and `sql/tests/assert_*.sql`; any failure fails the run. They
+   look at what the runs touched since the checks last passed (files staged, core events and person-days
+   rebuilt: `meta.check_scope_*`), and at all history on the run dated `DATA_CHECKS_FULL_WEEKDAY` (default
+   Sunday) or with `DATA_CHECKS_FULL=1` (`saas-analytics run --full-checks`)
 5. **refresh** — the `analytics` views (DAU/WAU/MAU, retention, feature adoption, MRR, run summary)
 6. **ml** — churn model (train when due — weekly — evaluate, promote or not; then score), behavioural segments and KPI
    anomalies, then plain-language insights (one slice per `as_of`; `saas_analytics.ml`)
@@ -45,6 +48,7 @@ def step(task_id: str):
     doc_md=__doc__,
     tags=["saas-analytics", "warehouse"],
     default_args=dag_tasks.DEFAULT_ARGS,
+    user_defined_macros={"check_scope": dag_tasks.check_scope},  # the SQL check operators' scope
 )
 def saas_analytics_daily():
     """Load → staging → core → checks → refresh analytics → ML scores → record the run."""

@@ -1,4 +1,5 @@
 -- grain: one row (or none): the latest run of stage %(stage)s, its status and the warehouse state it saw
+-- and (data checks) whether it was a full sweep or scoped
 with
 
 stages as (
@@ -6,7 +7,8 @@ stages as (
         run_id,
         status,
         recorded_at,
-        detail ->> 'state' as state
+        detail ->> 'state' as state,
+        detail ->> 'mode' as mode
     from analytics.pipeline_run_stages
     where stage = %(stage)s
 )
@@ -14,7 +16,8 @@ stages as (
 select
     run_id,
     status,
-    state
+    state,
+    mode
 from stages
 order by recorded_at desc
 limit 1

@@ -1,5 +1,7 @@
 -- lifecycle: active = new + returning + resurrecting = the distinct persons active in the period,
--- and active(P-1) = returning(P) + dormant(P)
+-- and active(P-1) = returning(P) + dormant(P); the first on every row of the (small) view, the count of
+-- active persons recomputed from core for the periods holding a checked date (check_person_days: rebuilt
+-- since the checks last passed, every date in a full sweep), through the activity_date index
 with
 
 lifecycle as (
@@ -10,14 +12,29 @@ kinds as (
     select distinct period from lifecycle
 ),
 
+checked_dates as (
+    select distinct activity_date from check_person_days
+),
+
+checked_periods as (
+    select distinct
+        kinds.period,
+        date_trunc(kinds.period, checked_dates.activity_date::timestamp)::date as period_start
+    from checked_dates
+    cross join kinds
+),
+
 active_in_period as (
     select
-        kinds.period,
-        date_trunc(kinds.period, activity.activity_date::timestamp)::date as period_start,
+        checked_periods.period,
+        checked_periods.period_start,
         count(distinct activity.user_id) as active_persons
-    from core.fact_daily_user_activity as activity
-    cross join kinds
-    group by 1, 2
+    from checked_periods
+    inner join core.fact_daily_user_activity as activity
+        on
+            activity.activity_date >= checked_periods.period_start
+            and activity.activity_date < (checked_periods.period_start + ('1 ' || checked_periods.period)::interval)::date
+    group by checked_periods.period, checked_periods.period_start
 ),
 
 with_previous as (
@@ -39,12 +56,17 @@ final as (
         with_previous.previous_active_users,
         active_in_period.active_persons
     from with_previous
+    left join checked_periods
+        on with_previous.period = checked_periods.period and with_previous.period_start = checked_periods.period_start
     left join active_in_period
         on with_previous.period = active_in_period.period and with_previous.period_start = active_in_period.period_start
     where
         with_previous.active_users
         <> with_previous.new_users + with_previous.returning_users + with_previous.resurrecting_users
-        or with_previous.active_users <> coalesce(active_in_period.active_persons, 0)
+        or (
+            checked_periods.period is not null
+            and with_previous.active_users <> coalesce(active_in_period.active_persons, 0)
+        )
         or coalesce(with_previous.previous_active_users, 0)
         <> with_previous.returning_users + with_previous.dormant_users
 )

@@ -1,15 +1,30 @@
 -- fact_daily_user_activity has exactly the person-days (and counts) of valid track, page and screen events
+-- (checked: the person-days of check_person_days — rebuilt since the checks last passed, or every
+-- person-day in a full sweep)
 with
 
 from_events as (
     select
-        user_id,
-        event_date as activity_date,
+        events.user_id,
+        events.event_date as activity_date,
         count(*) as activity_events,
-        count(*) filter (where event_type = 'track') as track_events
-    from core.fact_events
-    where event_type in ('track', 'page', 'screen') and user_id is not null
-    group by user_id, event_date
+        count(*) filter (where events.event_type = 'track') as track_events
+    from core.fact_events as events
+    inner join check_person_days as checked
+        on events.user_id = checked.user_id and events.event_date = checked.activity_date
+    where events.event_type in ('track', 'page', 'screen')
+    group by events.user_id, events.event_date
+),
+
+activity as (
+    select
+        activity.user_id,
+        activity.activity_date,
+        activity.activity_events,
+        activity.track_events
+    from core.fact_daily_user_activity as activity
+    inner join check_person_days as checked
+        on activity.user_id = checked.user_id and activity.activity_date = checked.activity_date
 ),
 
 final as (
@@ -21,7 +36,7 @@ final as (
         from_events.track_events as expected_track,
         activity.track_events as actual_track
     from from_events
-    full outer join core.fact_daily_user_activity as activity
+    full outer join activity
         on from_events.user_id = activity.user_id and from_events.activity_date = activity.activity_date
     where
         from_events.activity_events is distinct from activity.activity_events

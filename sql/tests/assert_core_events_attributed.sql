@@ -1,5 +1,7 @@
 -- every event's person is resolve(user id), else resolve(anonymous id) when that is some event's user id,
 -- else nobody (DESIGN Contract 1, identity)
+-- (checked: the events of check_events — inserted or re-attributed since the checks last passed, or every
+-- event in a full sweep)
 with
 
 identity_map as (
@@ -9,27 +11,41 @@ identity_map as (
     from core.identity_map
 ),
 
-known_user_ids as (
-    select distinct sent_user_id as id
-    from core.fact_events
-    where sent_user_id is not null
-),
-
-expected as (
+checked as (
     select
         events.message_id,
         events.sent_user_id,
         events.anonymous_id,
-        events.user_id,
-        case
-            when events.sent_user_id is not null then coalesce(by_user.person_id, events.sent_user_id)
-            when by_anonymous.person_id is not null then by_anonymous.person_id
-            when known_user_ids.id is not null then events.anonymous_id
-        end as expected_user_id
+        events.user_id
     from core.fact_events as events
-    left join identity_map as by_user on events.sent_user_id = by_user.id
-    left join identity_map as by_anonymous on events.anonymous_id = by_anonymous.id
-    left join known_user_ids on events.anonymous_id = known_user_ids.id
+    inner join check_events on events.message_id = check_events.message_id
+),
+
+-- an anonymous id is a known user id when some event was sent with it as its user id
+known_user_ids as (
+    select distinct checked.anonymous_id as id
+    from checked
+    where exists (
+        select from core.fact_events as events
+        where events.sent_user_id = checked.anonymous_id
+    )
+),
+
+expected as (
+    select
+        checked.message_id,
+        checked.sent_user_id,
+        checked.anonymous_id,
+        checked.user_id,
+        case
+            when checked.sent_user_id is not null then coalesce(by_user.person_id, checked.sent_user_id)
+            when by_anonymous.person_id is not null then by_anonymous.person_id
+            when known_user_ids.id is not null then checked.anonymous_id
+        end as expected_user_id
+    from checked
+    left join identity_map as by_user on checked.sent_user_id = by_user.id
+    left join identity_map as by_anonymous on checked.anonymous_id = by_anonymous.id
+    left join known_user_ids on checked.anonymous_id = known_user_ids.id
 ),
 
 final as (

@@ -1,14 +1,60 @@
--- core.fact_sessions equals the 30-minute inactivity sessions recomputed from every activity event
+-- core.fact_sessions equals the 30-minute inactivity sessions recomputed from the activity events
+-- (checked: the sessions around check_person_days — rebuilt since the checks last passed, or every
+-- person-day in a full sweep). Each person's checked days are grouped into windows of nearby days, widened
+-- by a day on each side; sessions are recomputed from the window's events, and only sessions at least 30
+-- minutes inside the window are compared: no event outside the window can join or split them.
 with
+
+checked_days as (
+    select distinct
+        user_id,
+        activity_date
+    from check_person_days
+),
+
+-- days more than two days apart start a new window, so windows never overlap
+day_breaks as (
+    select
+        *,
+        coalesce(activity_date - lag(activity_date) over by_day > 2, true)::integer as is_new_window
+    from checked_days
+    window by_day as (partition by user_id order by activity_date)
+),
+
+day_windows as (
+    select
+        *,
+        sum(is_new_window) over (partition by user_id order by activity_date) as window_no
+    from day_breaks
+),
+
+windows as (
+    select
+        user_id,
+        window_no,
+        min(activity_date) - 1 as from_date,
+        max(activity_date) + 1 as to_date,
+        (min(activity_date) - 1)::timestamp at time zone 'UTC' as window_from,
+        (max(activity_date) + 2)::timestamp at time zone 'UTC' as window_to
+    from day_windows
+    group by user_id, window_no
+),
 
 activity as (
     select
-        user_id,
-        event_at,
-        file_id,
-        line_no
-    from core.fact_events
-    where user_id is not null and event_type in ('track', 'page', 'screen')
+        windows.user_id,
+        windows.window_no,
+        windows.window_from,
+        windows.window_to,
+        events.event_at,
+        events.file_id,
+        events.line_no
+    from windows
+    inner join core.fact_events as events
+        on
+            windows.user_id = events.user_id
+            and events.event_date between windows.from_date and windows.to_date
+    where events.event_type in ('track', 'page', 'screen')
 ),
 
 starts as (
@@ -16,16 +62,17 @@ starts as (
         *,
         coalesce(event_at - lag(event_at) over by_time > interval '30 minutes', true)::integer as is_start
     from activity
-    window by_time as (partition by user_id order by event_at, file_id, line_no)
+    window by_time as (partition by user_id, window_no order by event_at, file_id, line_no)
 ),
 
 numbered as (
     select
         *,
-        sum(is_start) over (partition by user_id order by event_at, file_id, line_no) as session_no
+        sum(is_start) over (partition by user_id, window_no order by event_at, file_id, line_no) as session_no
     from starts
 ),
 
+-- a session that starts or ends within 30 minutes of the window's edge may continue outside it: dropped
 expected as (
     select
         user_id,
@@ -33,7 +80,28 @@ expected as (
         max(event_at) as ended_at,
         count(*) as events
     from numbered
-    group by user_id, session_no
+    group by user_id, window_no, session_no, window_from, window_to
+    having
+        min(event_at) >= min(window_from) + interval '30 minutes'
+        and max(event_at) < min(window_to) - interval '30 minutes'
+),
+
+sessions as (
+    select distinct on (sessions.user_id, sessions.started_at)
+        sessions.user_id,
+        sessions.started_at,
+        sessions.ended_at,
+        sessions.session_date,
+        sessions.duration_seconds,
+        sessions.events
+    from windows
+    inner join core.fact_sessions as sessions
+        on
+            windows.user_id = sessions.user_id
+            and sessions.session_date between windows.from_date and windows.to_date
+    where
+        sessions.started_at >= windows.window_from + interval '30 minutes'
+        and sessions.ended_at < windows.window_to - interval '30 minutes'
 ),
 
 final as (
@@ -45,7 +113,7 @@ final as (
         expected.events as expected_events,
         sessions.events as actual_events
     from expected
-    full outer join core.fact_sessions as sessions
+    full outer join sessions
         on expected.user_id = sessions.user_id and expected.started_at = sessions.started_at
     where
         expected.ended_at is distinct from sessions.ended_at

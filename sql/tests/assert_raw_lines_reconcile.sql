@@ -1,10 +1,9 @@
--- every landing line of the latest batch's files is either in raw.events or in raw.rejected_lines
--- (scoped to the latest batch so the check costs what the day's data costs)
+-- every landing line of the checked files is either in raw.events or in raw.rejected_lines
+-- (check_files: the files staged since the checks last passed, every file in a full sweep)
 with
 
-latest_batch as (
-    select max(batch_id) as batch_id
-    from raw.load_files
+checked as (
+    select file_id from check_files
 ),
 
 files as (
@@ -15,7 +14,7 @@ files as (
         files.lines_loaded,
         files.lines_rejected
     from raw.load_files as files
-    inner join latest_batch on files.batch_id = latest_batch.batch_id
+    inner join checked on files.file_id = checked.file_id
 ),
 
 loaded as (

@@ -1,9 +1,9 @@
--- for every staged file of the latest batch: valid events + quarantined + duplicates = lines read
+-- for every checked staged file: valid events + quarantined + duplicates = lines read
+-- (check_files: the files staged since the checks last passed, every file in a full sweep)
 with
 
-latest_batch as (
-    select max(batch_id) as batch_id
-    from raw.load_files
+checked as (
+    select file_id from check_files
 ),
 
 files as (
@@ -12,7 +12,7 @@ files as (
         files.file_name,
         files.lines_read
     from raw.load_files as files
-    inner join latest_batch on files.batch_id = latest_batch.batch_id
+    inner join checked on files.file_id = checked.file_id
     inner join staging.staged_files as staged on files.file_id = staged.file_id
 ),
 

@@ -61,6 +61,9 @@ class Settings:
     churn_retrain_days: int = 7
     # Data checks over all history on every run (else scoped to what changed; a full sweep weekly).
     data_checks_full: bool = False
+    # The daily DAG's run whose logical date falls on this weekday (0 = Monday … 6 = Sunday; None: never)
+    # runs the data checks over all history instead of the scope of what changed.
+    data_checks_full_weekday: int | None = 6
 
     @property
     def embedded(self) -> bool:
@@ -122,7 +125,24 @@ def get_settings() -> Settings:
         operator=os.environ.get("SAAS_OPERATOR") or None,
         churn_retrain_days=int(_seconds("CHURN_RETRAIN_DAYS", 7)),
         data_checks_full=bool(_flag("DATA_CHECKS_FULL")),
+        data_checks_full_weekday=_weekday("DATA_CHECKS_FULL_WEEKDAY", 6),
     )
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(name: str, default: int | None) -> int | None:
+    """A weekday from the environment (a name such as `sunday`, or `never`): 0 = Monday … 6 = Sunday, or None."""
+    value = (os.environ.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("never", "none", "off"):
+        return None
+    matches = [i for i, day in enumerate(WEEKDAYS) if day.startswith(value) and len(value) >= 3]
+    if len(matches) != 1:
+        raise ValueError(f"{name} must be a weekday (monday … sunday) or 'never', not {value!r}")
+    return matches[0]
 
 
 def _port(name: str, default: int) -> int:

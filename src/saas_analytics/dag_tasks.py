@@ -24,10 +24,13 @@ DEFAULT_ARGS: dict[str, Any] = {
     "max_retry_delay": timedelta(minutes=10),
 }
 
-# Airflow's SQL check operators, by task id: columns of core.fact_events, rows of the daily activity fact.
+# Airflow's SQL check operators, by task id: columns of core.fact_events, rows of the daily activity fact —
+# scoped like the data checks to what the runs touched (the operators' templated `partition_clause` and
+# `table` call the macro `check_scope`), all of it on the weekly full sweep.
 COLUMN_CHECKS: dict[str, dict[str, Any]] = {
     "check_fact_events_columns": {
         "table": "core.fact_events",
+        "partition_clause": "{{ check_scope('fact_events', dag_run) }}",
         "column_mapping": {
             "message_id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}},
             "event_type": {"null_check": {"equal_to": 0}},  # user_id (the person) is null for nobody's events
@@ -39,7 +42,9 @@ TABLE_CHECKS: dict[str, dict[str, Any]] = {
     "check_daily_activity_table": {
         # On an empty table MIN(check) is NULL, which the operator cannot parse ("'none' is not a
         # boolean-like string value"): the right join adds one all-NULL row, which passes, to an empty table.
-        "table": "core.fact_daily_user_activity right join (select 1) as nonempty on true",
+        # The scope is a derived table in `table`, not a partition_clause: the right join must add its row
+        # after the scope filtered the rows out (an empty scope is an empty table).
+        "table": "{{ check_scope('daily_activity', dag_run) }} as activity right join (select 1) as nonempty on true",
         "checks": {
             "positive_counts": {
                 "check_statement": "user_id is null or (activity_events > 0 and track_events <= activity_events"
@@ -48,6 +53,38 @@ TABLE_CHECKS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+# The SQL operators' scope: (SQL in a full sweep, else the template around sql/checks/<file>.sql, the file).
+OPERATOR_SCOPES: dict[str, tuple[str, str, str]] = {
+    "fact_events": ("true", "message_id in ({})", "scope_fact_events"),
+    "daily_activity": ("core.fact_daily_user_activity", "({})", "scope_daily_activity"),
+}
+
+
+def full_sweep(dag_run: Any) -> bool:
+    """True when this DAG run checks all history: DATA_CHECKS_FULL, or its date is DATA_CHECKS_FULL_WEEKDAY.
+
+    The date is the run's logical date, else (a manual run in Airflow 3 may have none) when it was due.
+    """
+    from saas_analytics.config import get_settings
+
+    settings = get_settings()
+    when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
+    weekly = settings.data_checks_full_weekday is not None and when is not None \
+        and when.weekday() == settings.data_checks_full_weekday
+    return settings.data_checks_full or weekly
+
+
+def check_scope(name: str, dag_run: Any) -> str:
+    """The SQL (a where clause or a table) of a SQL check operator: everything in a full sweep, else the scope."""
+    from saas_analytics.config import get_settings
+
+    full, template, file = OPERATOR_SCOPES[name]
+    if full_sweep(dag_run):
+        return full
+    select = (get_settings().sql_dir / "checks" / f"{file}.sql").read_text().strip().rstrip(";")
+    return template.format(select)
 
 
 @dataclass(frozen=True)
@@ -70,7 +107,7 @@ STEPS: dict[str, Step] = {
     "core": Step("saas_analytics.pipeline:build_layer", "Merge the new staged events into the star schema.",
                  ("core",)),
     "data_tests_core": Step("saas_analytics.pipeline:check", "Run sql/tests/assert_{raw,staging,core}_*.sql "
-                            "(skipped when nothing changed since they last passed).",
+                            "on what changed since they last passed (all history on DATA_CHECKS_FULL_WEEKDAY).",
                             (("raw", "staging", "core"),), kwargs=UNCHANGED),
     "refresh_analytics": Step("saas_analytics.pipeline:refresh", "Refresh (or create) the analytics views "
                               "(skipped when nothing changed since the last refresh).", kwargs=UNCHANGED),
@@ -106,4 +143,6 @@ def run(task_id: str, dag: Any, run_id: str, dag_run: Any = None) -> dict:
     conninfo = conninfo_from_airflow(dag.default_args.get("conn_id", WAREHOUSE_CONN_ID))
     if task_id == "record_run":
         return function(conninfo, run_id, dag_run.dag_id, dag_run.logical_date, dag_run.start_date)
+    if step.target == "saas_analytics.pipeline:check":  # the weekly full sweep falls on the run's date
+        return function(conninfo, run_id, *step.args, **step.kwargs, full=full_sweep(dag_run))
     return function(conninfo, run_id, *step.args, **step.kwargs)

@@ -92,7 +92,8 @@ def build_layer(conninfo: str, run_id: str, layer: str) -> dict:
     """Run one incremental layer (staging or core) in one transaction."""
     with recorded_stage(conninfo, run_id, layer) as rec:
         steps = transform.run_layer(conninfo, layer)
-        rec["rows"] = sum(s.rows for s in steps if not s.name.endswith(("_batch", "_files", "watermarks")))
+        rec["rows"] = sum(s.rows for s in steps
+                          if not s.name.endswith(("_batch", "_files", "watermarks", "check_scope")))
         rec["detail"] = {s.name: s.rows for s in steps}
     return rec["detail"]
 
@@ -118,25 +119,45 @@ def unchanged_since(conn: psycopg.Connection, stage: str, state: str) -> dict | 
     return row if row and row["status"] == "success" and row["state"] == state else None
 
 
-def check(conninfo: str, run_id: str, layers: tuple[str, ...], skip_unchanged: bool = False) -> dict:
+def check(conninfo: str, run_id: str, layers: tuple[str, ...], skip_unchanged: bool = False,
+          full: bool = False) -> dict:
     """Run the `sql/tests/assert_<layer>_*.sql` data tests; any offending row fails the stage.
 
-    With `skip_unchanged` (the DAG's runs), when nothing they read changed since the stage last passed
-    (same `warehouse_state`, same test SQL) the tests are skipped — they would scan history to find the
-    same nothing — unless DATA_CHECKS_FULL is set (`saas-analytics run --full-checks`).
+    The tests look at what the runs touched since this stage last passed (the files staged, the core
+    events and person-days rebuilt: `meta.check_scope_*`), or at everything in a full sweep: with `full`
+    (the DAG's weekly sweep, DATA_CHECKS_FULL_WEEKDAY), DATA_CHECKS_FULL (`saas-analytics run
+    --full-checks`), without `skip_unchanged` (a check called by hand), or on the stage's first run. With
+    `skip_unchanged` (the DAG's runs), when nothing they read changed since the stage last passed (same
+    `warehouse_state`, same test SQL) they are skipped altogether. The stage's detail says which mode ran
+    and what the scope held.
     """
     stage = CHECK_STAGES.get(layers) or "check_" + "_".join(layers)
-    full = get_settings().data_checks_full or not skip_unchanged
+    settings = get_settings()
+    reason = ("DATA_CHECKS_FULL is set (saas-analytics run --full-checks)" if settings.data_checks_full
+              else "the weekly full sweep (DATA_CHECKS_FULL_WEEKDAY)" if full
+              else "checks run by hand, without the DAG's skip rules" if not skip_unchanged else None)
     with recorded_stage(conninfo, run_id, stage) as rec:
         with psycopg.connect(conninfo) as conn:
-            state = warehouse_state(conn, sql_fingerprint("tests/*.sql", "analytics/*.sql", "funnels.yml"))
-            previous = None if full else unchanged_since(conn, stage, state)
+            state = warehouse_state(conn, sql_fingerprint("tests/*.sql", "checks/*.sql", "analytics/*.sql",
+                                                          "funnels.yml"))
+            last = run_queries.fetch_one(conn, "last_stage_state", {"stage": stage})
+            if reason is None and last and last["status"] == "failed" and last["mode"] == "full":
+                reason = f"the full sweep of run {last['run_id']} failed: sweeping again until it passes"
+            previous = None if reason else unchanged_since(conn, stage, state)
         if previous is not None:
-            rec["detail"] = {"state": state, "skipped": f"nothing changed since run {previous['run_id']} passed"}
+            rec["detail"] = {"state": state, "mode": "skipped",
+                             "skipped": f"nothing changed since run {previous['run_id']} passed"}
             return rec["detail"]
-        counts = transform.run_data_tests(conninfo, layers)
+        rec["detail"] = {"state": state, "mode": "full" if reason else "scoped"}
+        try:
+            counts, scope = transform.run_checks(conninfo, layers, stage=stage, full_reason=reason,
+                                                     scope_stages=tuple(CHECK_STAGES.values()))
+        except transform.DataTestError as exc:  # the detail says what was checked, and keeps the error
+            if exc.scope is not None:
+                rec["detail"] = {**rec["detail"], "mode": exc.scope.mode, "scope": asdict(exc.scope)}
+            raise
         rec["rows"] = len(counts)
-        rec["detail"] = {**counts, "state": state}
+        rec["detail"] = {**counts, "state": state, "mode": scope.mode, "scope": asdict(scope)}
     return rec["detail"]
 
 

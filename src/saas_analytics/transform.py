@@ -37,6 +37,12 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
         "fact_mrr_monthly", "watermarks",
     ),
 }
+# What the runs touched, kept for the data checks (meta.check_scope_*): appended to each layer's steps.
+LAYER_STEPS["staging"] += ("check_scope_files",)
+LAYER_STEPS["core"] += ("check_scope",)
+# The data checks' scope in their transaction (`sql/checks/`, temp tables the tests join), then the pass.
+CHECK_SCOPE_STEPS: tuple[str, ...] = ("check_files", "check_events", "check_person_days", "check_persons")
+CHECK_PASSED_STEP = "check_passed"
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
@@ -59,6 +65,8 @@ PLAIN_VIEW_LINE = re.compile(r"^--\s*kind:\s*view\s*$", re.MULTILINE)
 
 class DataTestError(PermanentError):
     """One or more `sql/tests/assert_*.sql` queries returned offending rows."""
+
+    scope: CheckScope | None = None  # what the failing run looked at
 
 
 @dataclass(frozen=True)
@@ -272,13 +280,61 @@ def data_test_files(prefixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in (sql_dir() / "tests").glob("assert_*.sql") if p.stem.split("_")[1] in prefixes)
 
 
+@dataclass(frozen=True)
+class CheckScope:
+    """What one data-check run looked at: a full sweep or the scope the runs recorded, and why."""
+
+    mode: str  # "full" or "scoped"
+    reason: str
+    files: int = 0
+    events: int = 0
+    persons: int = 0
+    person_days: int = 0
+    dates: int = 0
+    first_date: str | None = None
+    last_date: str | None = None
+
+
 def run_data_tests(
     conninfo: str, prefixes: tuple[str, ...], progress: Callable[[str], None] | None = None
 ) -> dict[str, int]:
-    """Run the data tests; raise DataTestError naming each failing test with sample rows."""
+    """Run the data tests over all history (a full sweep); raise DataTestError naming each failing test."""
+    return run_checks(conninfo, prefixes, progress, full_reason="all history, as asked")[0]
+
+
+def run_checks(
+    conninfo: str, prefixes: tuple[str, ...], progress: Callable[[str], None] | None = None,
+    stage: str | None = None, full_reason: str | None = None, scope_stages: tuple[str, ...] = (),
+) -> tuple[dict[str, int], CheckScope]:
+    """Run the data tests on what changed since `stage` last passed (or on everything); raise DataTestError.
+
+    One transaction, under a shared transforms' lock (no layer or correction writes meanwhile): the
+    `sql/checks/` steps fill the temp tables the tests join (check_files, check_events, check_person_days,
+    check_persons) from the scope the layers recorded above the stage's watermark — or with everything
+    when `full_reason` is given or the stage never passed. When every test passes, the watermark moves up
+    and the scope rows all of `scope_stages` have passed are deleted; a failure leaves both in place, so
+    the next run checks the same rows again.
+    """
+    from saas_analytics import queries
+
     say = progress or log.info
     failures, counts = [], {}
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    stage = stage or "check_" + "_".join(prefixes)
+    with psycopg.connect(conninfo) as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock_shared(%s)", [TRANSFORM_LOCK])
+        conn.execute("set local work_mem = '256MB'")
+        conn.execute("set local random_page_cost = 1.1")  # as in the layers: index lookups for the day's keys
+        bounds = queries.fetch_one(conn, "check_scope_bounds", {"stage": stage})
+        if full_reason is None and bounds["checked_seq"] is None:
+            full_reason = f"first check of {stage}: nothing recorded what earlier runs touched"
+        conn.execute(
+            "create temp table check_mode on commit drop as select %s::text as stage, %s::boolean as full_sweep,"
+            " %s::bigint as after_seq, %s::bigint as upto_seq, %s::text[] as scope_stages",
+            [stage, full_reason is not None, bounds["checked_seq"] or 0, bounds["upto_seq"], list(scope_stages)])
+        run_steps(conn, "checks", CHECK_SCOPE_STEPS, log.debug)
+        summary = queries.fetch_one(conn, "check_scope_summary")
+        scope = _scope_of(summary, full_reason)
+        say(f"data checks ({scope.mode}): {scope.reason}")
         for path in data_test_files(prefixes):
             cur = conn.execute(path.read_text().encode())
             rows = cur.fetchall()
@@ -288,6 +344,27 @@ def run_data_tests(
                 columns = [c.name for c in cur.description]
                 sample = [dict(zip(columns, r, strict=True)) for r in rows[:3]]
                 failures.append(f"{path.relative_to(sql_dir().parent)} returned {len(rows)} rows, e.g. {sample}")
-    if failures:
-        raise DataTestError("data tests failed:\n" + "\n".join(failures))
-    return counts
+        if failures:
+            error = DataTestError(f"data tests failed ({scope.mode}: {scope.reason}); the scope stays for the next"
+                                  " run:\n" + "\n".join(failures))
+            error.scope = scope
+            raise error
+        run_steps(conn, "checks", (CHECK_PASSED_STEP,), log.debug)
+    return counts, scope
+
+
+def _scope_of(summary: dict, full_reason: str | None) -> CheckScope:
+    """The CheckScope of a run, with a one-line reason an operator can read in the stage's detail."""
+    counts = {k: int(summary[k]) for k in ("files", "events", "persons", "person_days", "dates")}
+    first, last = (str(summary[k]) if summary[k] is not None else None for k in ("first_date", "last_date"))
+    if full_reason is not None:
+        return CheckScope("full", f"full sweep of all history ({full_reason})", **counts,
+                          first_date=first, last_date=last)
+    if not any(counts.values()):
+        reason = "nothing new since the checks last passed: no file, event or person-day to check"
+    else:
+        dates = f", dates {first} … {last}" if first else ""
+        reason = (f"scoped to what changed since the checks last passed: {counts['files']} file(s), "
+                  f"{counts['events']:,} event(s), {counts['persons']:,} person(s), "
+                  f"{counts['person_days']:,} person-day(s) on {counts['dates']} date(s){dates}")
+    return CheckScope("scoped", reason, **counts, first_date=first, last_date=last)
