@@ -32,8 +32,9 @@ active_in_period as (
     from checked_periods
     inner join core.fact_daily_user_activity as activity
         on
-            activity.activity_date >= checked_periods.period_start
-            and activity.activity_date < (checked_periods.period_start + ('1 ' || checked_periods.period)::interval)::date
+            checked_periods.period_start <= activity.activity_date
+            and (checked_periods.period_start + ('1 ' || checked_periods.period)::interval)::date
+            > activity.activity_date
     group by checked_periods.period, checked_periods.period_start
 ),
 

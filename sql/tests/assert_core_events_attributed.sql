@@ -26,9 +26,9 @@ known_user_ids as (
     select distinct checked.anonymous_id as id
     from checked
     where exists (
-        select from core.fact_events as events
-        where events.sent_user_id = checked.anonymous_id
-    )
+            select from core.fact_events as events
+            where events.sent_user_id = checked.anonymous_id
+        )
 ),
 
 expected as (

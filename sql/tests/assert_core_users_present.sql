@@ -11,9 +11,9 @@ persons as (
     union
     select user_id from check_persons
     where exists (
-        select from core.fact_events as events
-        where events.user_id = check_persons.user_id
-    )
+            select from core.fact_events as events
+            where events.user_id = check_persons.user_id
+        )
 ),
 
 final as (

@@ -1,0 +1,203 @@
+"""Data checks scoped to what the runs touched (meta.check_scope_*), the full sweep, and the weekly schedule."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+
+from saas_analytics import dag_tasks, pipeline, transform
+from saas_analytics.config import get_settings
+
+
+def write_day(landing_dir: Path, day: str, users: list[str]) -> None:
+    """One landing file: each user signs up at 10:00 and views a page at 10:01 on `day`."""
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    with gzip.open(landing_dir / f"events_{day}.jsonl.gz", "wt") as fh:
+        for user in users:
+            for n, name in enumerate(("signed_up", "page_viewed")):
+                fh.write(json.dumps({"message_id": f"{user}-{day}-{n}", "type": "track", "event": name,
+                                     "user_id": user, "timestamp": f"{day}T10:0{n}:00Z"}) + "\n")
+
+
+def build(conninfo: str, landing_dir: Path, run_id: str) -> None:
+    """Load, staging and core, as the DAG runs them."""
+    pipeline.load(conninfo, run_id, landing_dir)
+    pipeline.build_layer(conninfo, run_id, "staging")
+    pipeline.build_layer(conninfo, run_id, "core")
+
+
+def daily_checks(conninfo: str, run_id: str, full: bool = False) -> dict:
+    """The DAG's core data checks (skip rules on); the stage's detail."""
+    return pipeline.check(conninfo, run_id, pipeline.CORE_TEST_LAYERS, skip_unchanged=True, full=full)
+
+
+def analytics_checks(conninfo: str, run_id: str) -> dict:
+    """The DAG's refresh and analytics data checks (skip rules on); the checks' detail."""
+    pipeline.refresh(conninfo, run_id, skip_unchanged=True)
+    return pipeline.check(conninfo, run_id, pipeline.ANALYTICS_TEST_LAYERS, skip_unchanged=True)
+
+
+def scope_rows(conninfo: str) -> dict[str, int]:
+    """How many rows each persistent scope table holds."""
+    with psycopg.connect(conninfo) as conn:
+        return {name: conn.execute(f"select count(*) from meta.check_scope_{name}").fetchone()[0]
+                for name in ("files", "events", "person_days")}
+
+
+def test_the_first_check_is_a_full_sweep_then_each_run_checks_what_it_touched(warehouse_db: str,
+                                                                             landing_dir: Path) -> None:
+    write_day(landing_dir, "2026-06-01", ["ann", "bob"])
+    build(warehouse_db, landing_dir, "r1")
+    first = daily_checks(warehouse_db, "r1")
+    assert first["mode"] == "full" and "first check of data_tests_core" in first["scope"]["reason"]
+    # by hand: 1 file, 4 events, 2 persons, 2 person-days (ann and bob on 2026-06-01)
+    assert (first["scope"]["files"], first["scope"]["events"], first["scope"]["persons"],
+            first["scope"]["person_days"]) == (1, 4, 2, 2)
+    # the analytics checks never passed (their first run sweeps everything): nothing is kept for them
+    assert scope_rows(warehouse_db) == {"files": 0, "events": 0, "person_days": 0}
+    assert analytics_checks(warehouse_db, "r1")["mode"] == "full"
+
+    write_day(landing_dir, "2026-06-02", ["cat", "ann"])
+    build(warehouse_db, landing_dir, "r2")
+    second = daily_checks(warehouse_db, "r2")
+    assert second["mode"] == "scoped"
+    scope = second["scope"]
+    # by hand: the new file, its 4 events, cat and ann on 2026-06-02 only
+    assert (scope["files"], scope["events"], scope["persons"], scope["person_days"], scope["dates"]) \
+        == (1, 4, 2, 2, 1)
+    assert scope["first_date"] == scope["last_date"] == "2026-06-02"
+    assert "1 file(s), 4 event(s), 2 person(s), 2 person-day(s) on 1 date(s)" in scope["reason"]
+    with psycopg.connect(warehouse_db) as conn:  # the audit tells an operator the same
+        detail = conn.execute("select detail from analytics.pipeline_run_stages where run_id = 'r2'"
+                              " and stage = 'data_tests_core'").fetchone()[0]
+    assert detail["mode"] == "scoped" and detail["scope"]["persons"] == 2
+    # the scope stays until the analytics checks pass too, then it is gone
+    assert scope_rows(warehouse_db) == {"files": 1, "events": 4, "person_days": 2}
+    assert analytics_checks(warehouse_db, "r2")["mode"] == "scoped"
+    assert scope_rows(warehouse_db) == {"files": 0, "events": 0, "person_days": 0}
+
+
+def test_a_scoped_check_catches_a_defect_in_its_scope_and_keeps_the_scope_until_it_passes(
+        warehouse_db: str, landing_dir: Path) -> None:
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    write_day(landing_dir, "2026-06-02", ["cat"])
+    build(warehouse_db, landing_dir, "r2")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        saved = conn.execute("delete from core.fact_daily_user_activity where user_id = 'cat' returning *"
+                             ).fetchall()
+    assert len(saved) == 1
+    with pytest.raises(transform.DataTestError, match="assert_core_daily_activity_matches_events.*'cat'"):
+        daily_checks(warehouse_db, "r2")
+    with psycopg.connect(warehouse_db) as conn:  # the audit says what the failing check looked at
+        detail = conn.execute("select detail from analytics.pipeline_run_stages where run_id = 'r2'"
+                              " and stage = 'data_tests_core'").fetchone()[0]
+    assert detail["mode"] == "scoped" and detail["scope"]["persons"] == 1 and "cat" in detail["error"]
+    # the next run (nothing new) checks the same scope again: still failing, not skipped
+    with pytest.raises(transform.DataTestError, match="scoped"):
+        daily_checks(warehouse_db, "r3")
+    assert scope_rows(warehouse_db)["person_days"] == 1  # cat's day, kept
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:  # repaired: the scoped check passes
+        conn.execute("insert into core.fact_daily_user_activity"
+                     " select * from unnest(%s::core.fact_daily_user_activity[])", [saved])
+    assert daily_checks(warehouse_db, "r4")["mode"] == "scoped"
+
+
+def test_a_defect_outside_the_scope_is_found_by_the_full_sweep(warehouse_db: str, landing_dir: Path) -> None:
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:  # ann's day: not touched again
+        conn.execute("update core.fact_sessions set events = events + 1 where user_id = 'ann'")
+    write_day(landing_dir, "2026-06-02", ["cat"])
+    build(warehouse_db, landing_dir, "r2")
+    assert daily_checks(warehouse_db, "r2")["mode"] == "scoped"  # cat's day is fine
+    with pytest.raises(transform.DataTestError, match="assert_core_sessions_match_events.*'ann'"):
+        daily_checks(warehouse_db, "r3", full=True)  # the weekly sweep
+    # a failed full sweep is repeated by the next run until it passes
+    with pytest.raises(transform.DataTestError, match="sweeping again"):
+        daily_checks(warehouse_db, "r4")
+
+
+def test_a_scoped_session_check_sees_a_broken_session_on_a_touched_day(warehouse_db: str,
+                                                                       landing_dir: Path) -> None:
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    write_day(landing_dir, "2026-06-02", ["ann"])
+    build(warehouse_db, landing_dir, "r2")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        assert conn.execute("delete from core.fact_sessions where user_id = 'ann' and session_date = '2026-06-02'"
+                            ).rowcount == 1
+    with pytest.raises(transform.DataTestError, match="assert_core_sessions_match_events"):
+        daily_checks(warehouse_db, "r2")
+
+
+def test_an_empty_warehouse_and_a_run_with_nothing_new_pass_with_a_clear_message(warehouse_db: str) -> None:
+    stage = pipeline.CHECK_STAGES[pipeline.CORE_TEST_LAYERS]
+    counts, first = transform.run_checks(warehouse_db, pipeline.CORE_TEST_LAYERS, stage=stage)
+    assert first.mode == "full" and "first check" in first.reason and set(counts.values()) == {0}
+    counts, again = transform.run_checks(warehouse_db, pipeline.CORE_TEST_LAYERS, stage=stage)
+    assert again.mode == "scoped" and again.reason.startswith("nothing new since the checks last passed")
+    assert set(counts.values()) == {0}
+
+
+def at(day: str) -> SimpleNamespace:
+    """A DAG run as the task context hands it over, with this logical date."""
+    return SimpleNamespace(logical_date=datetime.fromisoformat(day).replace(hour=2, tzinfo=UTC),
+                           run_after=None)
+
+
+@pytest.fixture
+def weekday(monkeypatch: pytest.MonkeyPatch):
+    """Set DATA_CHECKS_FULL_WEEKDAY (None: unset) for one test."""
+    def set_to(value: str | None) -> None:
+        if value is None:
+            monkeypatch.delenv("DATA_CHECKS_FULL_WEEKDAY", raising=False)
+        else:
+            monkeypatch.setenv("DATA_CHECKS_FULL_WEEKDAY", value)
+        get_settings.cache_clear()
+
+    monkeypatch.delenv("DATA_CHECKS_FULL", raising=False)
+    yield set_to
+    get_settings.cache_clear()
+
+
+def test_the_daily_dag_sweeps_everything_on_the_configured_weekday(weekday) -> None:
+    weekday(None)  # default: Sunday. 2026-06-07 is a Sunday, 2026-06-08 a Monday
+    assert dag_tasks.full_sweep(at("2026-06-07")) is True
+    assert dag_tasks.full_sweep(at("2026-06-08")) is False
+    assert dag_tasks.check_scope("fact_events", at("2026-06-07")) == "true"
+    assert dag_tasks.check_scope("fact_events", at("2026-06-08")).startswith("message_id in (")
+    weekday("Monday")
+    assert dag_tasks.full_sweep(at("2026-06-08")) is True and dag_tasks.full_sweep(at("2026-06-07")) is False
+    weekday("never")
+    assert not any(dag_tasks.full_sweep(at(f"2026-06-{d:02d}")) for d in range(1, 15))
+    weekday("sun")  # a manual run without a logical date: the day it was due
+    assert dag_tasks.full_sweep(SimpleNamespace(logical_date=None, run_after=at("2026-06-14").logical_date))
+    weekday("someday")
+    with pytest.raises(ValueError, match="DATA_CHECKS_FULL_WEEKDAY must be a weekday"):
+        get_settings()
+
+
+def test_the_sql_check_operators_read_the_scope(warehouse_db: str, landing_dir: Path, weekday) -> None:
+    weekday("never")
+    write_day(landing_dir, "2026-06-01", ["ann", "bob"])
+    build(warehouse_db, landing_dir, "r1")
+    daily = dag_tasks.check_scope("daily_activity", at("2026-06-01"))
+    events = dag_tasks.check_scope("fact_events", at("2026-06-01"))
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute(f"select count(*) from {daily} as activity").fetchone() == (2,)
+        assert conn.execute(f"select count(*) from core.fact_events where {events}").fetchone() == (4,)
+    daily_checks(warehouse_db, "r1")
+    analytics_checks(warehouse_db, "r1")
+    with psycopg.connect(warehouse_db) as conn:  # both check stages passed: nothing left in scope
+        assert conn.execute(f"select count(*) from {daily} as activity").fetchone() == (0,)
+        assert conn.execute(f"select count(*) from core.fact_events where {events}").fetchone() == (0,)
