@@ -42,6 +42,13 @@ def test_every_layer_file_is_a_step_of_the_runner() -> None:
         assert _stems(layer) == set(transform.LAYER_STEPS[layer]), f"sql/{layer} vs transform.LAYER_STEPS"
 
 
+def test_every_check_scope_file_is_used() -> None:
+    from saas_analytics import dag_tasks
+
+    used = {*transform.CHECK_SCOPE_STEPS, transform.CHECK_PASSED_STEP, *(f for _, _, f in dag_tasks.OPERATOR_SCOPES.values())}
+    assert _stems("checks") == used, "sql/checks vs transform.CHECK_SCOPE_STEPS and dag_tasks.OPERATOR_SCOPES"
+
+
 def test_every_analytics_file_is_an_analytics_object() -> None:
     assert _stems("analytics") == set(transform.ANALYTICS_VIEWS), "sql/analytics/*.sql vs transform.ANALYTICS_VIEWS"
     documented = _stems("analytics", ".yml")

@@ -201,3 +201,25 @@ def test_the_sql_check_operators_read_the_scope(warehouse_db: str, landing_dir: 
     with psycopg.connect(warehouse_db) as conn:  # both check stages passed: nothing left in scope
         assert conn.execute(f"select count(*) from {daily} as activity").fetchone() == (0,)
         assert conn.execute(f"select count(*) from core.fact_events where {events}").fetchone() == (0,)
+
+
+def test_a_file_correction_puts_what_it_changed_in_the_scope(warehouse_db: str, landing_dir: Path) -> None:
+    from saas_analytics import files
+
+    write_day(landing_dir, "2026-06-01", ["ann", "bob"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    analytics_checks(warehouse_db, "r1")
+    write_day(landing_dir, "2026-06-01", ["ann"])  # the corrected export: bob's events were a mistake
+    files.correct(warehouse_db, "events_2026-06-01.jsonl.gz", "replace", landing_dir, by="test")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:  # a defect in a corrected person-day
+        conn.execute("delete from core.fact_daily_user_activity where user_id = 'ann'")
+    with pytest.raises(transform.DataTestError, match="assert_core_daily_activity_matches_events"):
+        daily_checks(warehouse_db, "r2")
+    with psycopg.connect(warehouse_db) as conn:
+        scope = conn.execute("select detail -> 'scope' from analytics.pipeline_run_stages where run_id = 'r2'"
+                             " and stage = 'data_tests_core'").fetchone()[0]
+    # by hand: the re-staged file; ann's 2 events (withdrawn, then back) and bob's 2 (withdrawn);
+    # ann and bob on 2026-06-01
+    assert scope["mode"] == "scoped"
+    assert (scope["files"], scope["events"], scope["persons"], scope["person_days"]) == (1, 4, 2, 2)
