@@ -138,7 +138,7 @@ def simulate(days: int, users: int, start, seed: int, malformed_rate: float, dup
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last logical date of a range.")
 @click.option("--show-airflow-log", is_flag=True, help="Print Airflow's whole output, not just progress.")
 @click.option("--full-checks", is_flag=True,
-              help="Run every data check over all history even when nothing changed (DATA_CHECKS_FULL=1).")
+              help="Run every data check over all history (a full sweep), even with nothing new (DATA_CHECKS_FULL=1).")
 def run(run_date, start, end, show_airflow_log: bool, full_checks: bool) -> None:
     """Run the saas_analytics_daily DAG through Airflow (for a date, a range, or now).
 
