@@ -1,6 +1,5 @@
 -- grain: statements; this check stage passed: its watermark moves up to what it checked (check_mode), and
--- the scope rows every check stage has passed are deleted (a stage without a watermark sweeps everything
--- on its first run, so it does not hold rows back)
+-- the scope rows every check stage that reads the scope (check_mode.scope_stages) has passed are deleted
 insert into meta.check_watermarks (stage, checked_seq, mode)
 
 with
@@ -27,10 +26,13 @@ on conflict (stage) do update set
     mode = excluded.mode,
     checked_at = now();
 
+-- a consumer stage that never passed holds every row back (0): the DAG's SQL check operators, running
+-- beside the first core checks, still find the run's rows
 create temp table check_passed_upto on commit drop as
-select min(watermarks.checked_seq) as checked_seq
-from meta.check_watermarks as watermarks
-inner join check_mode on watermarks.stage = any(check_mode.scope_stages);
+select min(coalesce(watermarks.checked_seq, 0)) as checked_seq
+from check_mode
+cross join lateral unnest(check_mode.scope_stages) as consumers (stage)
+left join meta.check_watermarks as watermarks on consumers.stage = watermarks.stage;
 
 delete from meta.check_scope_files as scope
 using check_passed_upto as passed

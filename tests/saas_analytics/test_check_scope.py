@@ -59,9 +59,10 @@ def test_the_first_check_is_a_full_sweep_then_each_run_checks_what_it_touched(wa
     # by hand: 1 file, 4 events, 2 persons, 2 person-days (ann and bob on 2026-06-01)
     assert (first["scope"]["files"], first["scope"]["events"], first["scope"]["persons"],
             first["scope"]["person_days"]) == (1, 4, 2, 2)
-    # the analytics checks never passed (their first run sweeps everything): nothing is kept for them
-    assert scope_rows(warehouse_db) == {"files": 0, "events": 0, "person_days": 0}
+    # kept until the analytics checks pass too (their first run is a full sweep), then gone
+    assert scope_rows(warehouse_db) == {"files": 1, "events": 4, "person_days": 2}
     assert analytics_checks(warehouse_db, "r1")["mode"] == "full"
+    assert scope_rows(warehouse_db) == {"files": 0, "events": 0, "person_days": 0}
 
     write_day(landing_dir, "2026-06-02", ["cat", "ann"])
     build(warehouse_db, landing_dir, "r2")
@@ -103,7 +104,7 @@ def test_a_scoped_check_catches_a_defect_in_its_scope_and_keeps_the_scope_until_
     # the next run (nothing new) checks the same scope again: still failing, not skipped
     with pytest.raises(transform.DataTestError, match="scoped"):
         daily_checks(warehouse_db, "r3")
-    assert scope_rows(warehouse_db)["person_days"] == 1  # cat's day, kept
+    assert scope_rows(warehouse_db)["person_days"] == 2  # kept: cat's day, and ann's (analytics never ran)
     with psycopg.connect(warehouse_db, autocommit=True) as conn:  # repaired: the scoped check passes
         conn.execute("insert into core.fact_daily_user_activity"
                      " select * from unnest(%s::core.fact_daily_user_activity[])", [saved])
