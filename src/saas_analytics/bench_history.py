@@ -398,8 +398,8 @@ def main() -> None:
         print(f"| {layer} | {size:,} | {per:,.0f} |")
     if args.big_day:
         print_big_day(f"python -m saas_analytics.bench_history --days {args.days} --users {args.users} "
-                      f"--seed {args.seed} --start {args.start} --late {args.late}{' --no-ml' if not ml else ''} "
-                      f"--big-day {args.big_day}", *big)
+                      f"--seed {args.seed} --start {args.start} --early {args.early} --late {args.late}"
+                      f"{' --no-ml' if not ml else ''} --big-day {args.big_day}", *big)
     if not args.keep:
         with psycopg.connect(warehouse.server_conninfo(get_settings(), "postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))
