@@ -9,7 +9,10 @@ benchmark database in stages and times single-day runs in the same invocation:
 4. **late day** (day `--late`, default 358): a single-day run, timed per stage (a day without retraining
    when the champion is younger than CHURN_RETRAIN_DAYS);
 5. a forced retrain on the late day (`train_churn_model(force=True)`), timed: a retraining day's ML;
-6. **nothing new**: the same stages again with no new file.
+6. **nothing new**: the same stages again with no new file;
+7. with `--big-day N`: **a 1 M-event day** on that history — the day after the late day, grown to N lines
+   (`big_day_file`), timed stage by stage from landing to refreshed analytics (no ML) against a bare `COPY`
+   of the same file into a scratch table (`bench.bare_copy`, the baseline of `make bench`), in the same run.
 
 Stages run through the library functions the DAG's tasks call, with the DAG's arguments (skip rules
 on): `pipeline.load`, `pipeline.build_layer`, `pipeline.check`, `pipeline.refresh`, the `ml.tasks`
@@ -168,6 +171,125 @@ def ml_days(conninfo: str) -> None:
               f"{sum(v for k, v in rows[attempt].items() if not k.startswith('ML')):.2f} s")
 
 
+# server-side and identity calls happen once per user and day; engagement events (they carry a session id)
+# are what a busy day has many more of
+REPEATABLE_KEY = "session_id"
+
+
+def big_day_file(source: Path, target: Path, events: int) -> int:
+    """Write one landing day of `events` lines grown from a simulated day file of the same history; lines written.
+
+    Every line of `source` (a day after the landed history: real users, real dates, late arrivals, lines
+    staging quarantines) that is JSON text jsonb accepts is kept once (a bare `COPY` into jsonb, the
+    baseline, must take the same file); its engagement events — those with a session id — are then
+    repeated, copy r with `-x<r>` appended to the message id and the session id, so each copy is a new,
+    whole session of the same user on the same day (fresh ids, nothing a deduplication or a data check
+    would reject).
+    """
+    import json
+
+    with gzip.open(source, "rt", encoding="utf-8") as fh:
+        texts = [line.rstrip("\n") for line in fh if line.strip()]
+    lines, templates = [], []
+    for line in texts:
+        try:  # lines that are not JSON text are left out: the bare COPY into jsonb could not take them
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "\\u0000" in line:
+            continue
+        lines.append(line)
+        if isinstance(record, dict) and isinstance(record.get("properties"), dict) \
+                and REPEATABLE_KEY in record["properties"] and isinstance(record.get("messageId"), str):
+            templates.append(record)
+    if not templates:
+        raise ValueError(f"{source} has no engagement events to grow a day from")
+    written = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(target, "wt", encoding="utf-8", compresslevel=1) as out:
+        for line in lines[:events]:
+            out.write(line + "\n")
+            written += 1
+        copy = 0
+        while written < events:
+            copy += 1
+            for record in templates[:events - written]:
+                properties = dict(record["properties"])
+                properties[REPEATABLE_KEY] = f"{properties[REPEATABLE_KEY]}-x{copy}"
+                out.write(json.dumps({**record, "messageId": f"{record['messageId']}-x{copy}",
+                                      "properties": properties}, separators=(",", ":")) + "\n")
+                written += 1
+    os.utime(target, (time.time() - 3600, time.time() - 3600))
+    return written
+
+
+def big_day(conninfo: str, source: Path, relative: Path, landing: Path, events: int,
+            copies: int = 3) -> tuple[dict[str, float], list[float], int, int]:
+    """Land a grown day and time it: ({stage: seconds} through the analytics checks, bare COPY seconds, lines, bytes).
+
+    The bare COPY of the same file (median of `copies`, into a scratch table dropped afterwards) runs first,
+    then the warehouse stages in DAG order through the same library calls as every other day, without ML.
+    """
+    from saas_analytics.bench import bare_copy
+
+    path = landing / relative
+    lines = big_day_file(source, path, events)
+    with gzip.open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+    print(f"bench-history: big day {relative}: {lines:,} lines, {size / 1e6:,.0f} MB of JSON", flush=True)
+    copy_seconds = [bare_copy(conninfo, path) for _ in range(copies)]
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("drop table if exists bench_baseline")
+    print(f"bench-history: bare COPY {', '.join(f'{s:.2f}s' for s in copy_seconds)}", flush=True)
+    stages = {name: seconds for name, (seconds, _) in run_day(conninfo, landing, "bench-big-day", ml=False).items()}
+    return stages, copy_seconds, lines, size
+
+
+def print_big_day(command: str, stages: dict[str, float], copy_seconds: list[float], lines: int, size: int) -> None:
+    """The big day as a Markdown table: each stage, the total to refreshed analytics and its ratio to bare COPY."""
+    import statistics
+
+    baseline = statistics.median(copy_seconds)
+    through_refresh = list(stages)[:list(stages).index("refresh analytics") + 1]
+    total = sum(stages[name] for name in through_refresh)
+    print(f"\n`{command}`: a day of {lines:,} lines ({size / 1e6:,.0f} MB of JSON) after the landed history\n")
+    print("| stage | seconds | lines/s | × bare COPY |")
+    print("|---|---:|---:|---:|")
+    print(f"| bare `COPY` of the same file (baseline, median of {len(copy_seconds)}: "
+          f"{', '.join(f'{s:.2f}' for s in copy_seconds)} s) | {baseline:.2f} s | {lines / baseline:,.0f} | 1.0× |")
+    for name, seconds in stages.items():
+        if name not in through_refresh:
+            continue
+        print(f"| {name} | {seconds:.2f} s | {lines / seconds:,.0f} | {seconds / baseline:.1f}× |")
+    print(f"| **landing → refreshed analytics** | **{total:.2f} s** | {lines / total:,.0f} | "
+          f"**{total / baseline:.1f}×** (goal ≤ 6×) |")
+    for name, seconds in stages.items():
+        if name not in through_refresh:
+            print(f"| (after the refresh) {name} | {seconds:.2f} s | {lines / seconds:,.0f} | "
+                  f"{seconds / baseline:.1f}× |")
+
+
+AUTO_EXPLAIN = {"session_preload_libraries": "auto_explain", "auto_explain.log_min_duration": "0",
+                "auto_explain.log_analyze": "on", "auto_explain.log_buffers": "on",
+                "auto_explain.log_nested_statements": "on", "auto_explain.log_timing": "off"}
+
+
+def explain_runs(conninfo: str, on: bool) -> None:
+    """Log (or stop logging) EXPLAIN (ANALYZE, BUFFERS) of every statement of new sessions in the server log.
+
+    Through `auto_explain` set on the benchmark database (a superuser setting: the embedded server's user),
+    so the plans are those of the real runs; row timing is off, but the explained runs still run slower.
+    """
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for name, value in AUTO_EXPLAIN.items():
+            if on:
+                conn.execute(sql.SQL("alter database {} set {} = {}").format(
+                    sql.Identifier(BENCH_DB), sql.Identifier(*name.split(".")), sql.Literal(value)))
+            else:
+                conn.execute(sql.SQL("alter database {} reset {}").format(
+                    sql.Identifier(BENCH_DB), sql.Identifier(*name.split("."))))
+
+
 def main() -> None:
     """Simulate, land in stages, time the early, late and nothing-new runs; print Markdown."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,7 +300,13 @@ def main() -> None:
     parser.add_argument("--early", type=int, default=60, help="1-based day of the early single-day run")
     parser.add_argument("--late", type=int, default=358, help="1-based day of the late single-day run")
     parser.add_argument("--no-ml", action="store_true", help="time the warehouse stages only")
+    parser.add_argument("--big-day", type=int, default=0, metavar="LINES",
+                        help="then land the day after --late grown to LINES lines (e.g. 1000000) and time it from"
+                             " landing to refreshed analytics against a bare COPY of the same file")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--explain", action="store_true",
+                        help="log the plans (EXPLAIN ANALYZE, BUFFERS) of the early and late runs' statements to"
+                             " the server log with auto_explain (those runs are slower)")
     parser.add_argument("--ml-days", action="store_true",
                         help="on the database kept by --keep: time the ML of a day without and with retraining,"
                              " and runs with nothing new")
@@ -199,6 +327,10 @@ def main() -> None:
         return
     if not 1 < args.early < args.late <= args.days:
         parser.error("need 1 < --early < --late <= --days")
+    if args.big_day and args.late >= args.days:
+        parser.error("--big-day lands the day after --late: need --late < --days")
+    if args.big_day < 0:
+        parser.error("--big-day must be a number of lines")
     ml = not args.no_ml
     conninfo = fresh_database()
     results: dict[str, dict] = {}
@@ -220,11 +352,15 @@ def main() -> None:
         for name, batch, timed in plan:
             lines[name] = land(batch, landing)
             print(f"bench-history: {name}: {len(batch)} file(s), {lines[name]:,} lines", flush=True)
+            if args.explain:
+                explain_runs(conninfo, on=timed)
             started = time.perf_counter()
             outcome = run_day(conninfo, landing, f"bench-{name}", ml=ml and (timed or name == "catch-up-2"))
             print(f"bench-history: {name} done in {time.perf_counter() - started:.0f}s", flush=True)
             if timed:
                 results[name] = outcome
+        if args.explain:
+            explain_runs(conninfo, on=False)
         results["nothing new"] = run_day(conninfo, landing, "bench-nothing-new", ml=ml)
         lines["nothing new"] = 0
         if ml:
@@ -232,6 +368,9 @@ def main() -> None:
             tasks.train_churn_model(conninfo, "bench-late-retrain", force=True)
             results["retrain"] = {"ML: train churn model (forced retrain)": (time.perf_counter() - started, None)}
         sizes = bytes_per_event(conninfo, landed_bytes)
+        if args.big_day:
+            source, relative = files[late + 1]
+            big = big_day(conninfo, source, relative, landing, args.big_day)
 
     print(f"\n`python -m saas_analytics.bench_history --days {args.days} --users {args.users} --seed {args.seed} "
           f"--start {args.start} --early {args.early} --late {args.late}{' --no-ml' if not ml else ''}`: "
@@ -257,6 +396,10 @@ def main() -> None:
     print("|---|---:|---:|")
     for layer, size, per in sizes:
         print(f"| {layer} | {size:,} | {per:,.0f} |")
+    if args.big_day:
+        print_big_day(f"python -m saas_analytics.bench_history --days {args.days} --users {args.users} "
+                      f"--seed {args.seed} --start {args.start} --early {args.early} --late {args.late}"
+                      f"{' --no-ml' if not ml else ''} --big-day {args.big_day}", *big)
     if not args.keep:
         with psycopg.connect(warehouse.server_conninfo(get_settings(), "postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))

@@ -59,6 +59,9 @@ class Settings:
     operator: str | None = None
     # The churn model retrains when its latest training is this many data days old (else it only scores).
     churn_retrain_days: int = 7
+    # Between those days, retrain when the champion's ROC AUC on the newest matured observation date fell
+    # more than this below the AUC recorded at its promotion.
+    churn_retrain_auc_drop: float = 0.05
     # Data checks over all history on every run (else scoped to what changed; a full sweep weekly).
     data_checks_full: bool = False
     # The daily DAG's run whose logical date falls on this weekday (0 = Monday … 6 = Sunday; None: never)
@@ -124,6 +127,7 @@ def get_settings() -> Settings:
         airflow_port=_port("AIRFLOW_PORT", 8080),
         operator=os.environ.get("SAAS_OPERATOR") or None,
         churn_retrain_days=int(_seconds("CHURN_RETRAIN_DAYS", 7)),
+        churn_retrain_auc_drop=_auc_drop("CHURN_RETRAIN_AUC_DROP", 0.05),
         data_checks_full=bool(_flag("DATA_CHECKS_FULL")),
         data_checks_full_weekday=_weekday("DATA_CHECKS_FULL_WEEKDAY", 6),
     )
@@ -151,6 +155,20 @@ def _port(name: str, default: int) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ValueError(f"{name} must be a TCP port number (1-65535), not {value!r}")
     return int(value)
+
+
+def _auc_drop(name: str, default: float) -> float:
+    """A tolerated fall of ROC AUC (0 to 1) from the environment."""
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        drop = float(value)
+    except ValueError:
+        drop = -1.0
+    if not 0 <= drop <= 1:
+        raise ValueError(f"{name} must be a fall of ROC AUC between 0 and 1 (e.g. 0.05), not {value!r}")
+    return drop
 
 
 def _seconds(name: str, default: float) -> float:

@@ -133,28 +133,38 @@ class TrainingResult:
 # ---------------------------------------------------------------------------------------------
 # data set
 
+DATASET_COLUMNS = ("obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned")
+
 
 def build_dataset(frames: CoreFrames, as_of: date, config: ChurnConfig | None = None) -> pd.DataFrame:
     """Labelled observations: one row per (obs_date, user in that date's population) with features and `churned`."""
     config = config or ChurnConfig()
     events = frames.events
     if events.empty:
-        return pd.DataFrame(columns=["obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned"])
+        return pd.DataFrame(columns=list(DATASET_COLUMNS))
     first_day = max(events["event_at"].min().date(), as_of - timedelta(days=config.history_days))
-    parts = []
-    for t in observation_dates(first_day, as_of, config.every_days):
-        if not is_labelled(t, as_of, config.horizon_days):
-            continue
-        feats = build_features(events, frames.subscriptions, t)
-        feats = feats.loc[in_population(feats, config.active_within_days)]
-        if feats.empty:
-            continue
-        labels = churn_labels(events, t, feats.index, config.horizon_days)
-        parts.append(feats.assign(churned=labels).reset_index().assign(obs_date=t))
+    parts = [observations(frames, t, config) for t in observation_dates(first_day, as_of, config.every_days)
+             if is_labelled(t, as_of, config.horizon_days)]
+    parts = [part for part in parts if not part.empty]
     if not parts:
-        return pd.DataFrame(columns=["obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned"])
-    out = pd.concat(parts, ignore_index=True)
-    return out.loc[:, ["obs_date", "user_id", *FEATURE_COLUMNS, "plan", "churned"]]
+        return pd.DataFrame(columns=list(DATASET_COLUMNS))
+    return pd.concat(parts, ignore_index=True).loc[:, list(DATASET_COLUMNS)]
+
+
+
+def observations(frames: CoreFrames, obs_date: date, config: ChurnConfig | None = None) -> pd.DataFrame:
+    """The labelled observations of one date: its population, features before it, the label from the horizon after.
+
+    The one definition training (`build_dataset`) and the champion's holdout check (`holdout_check`) use;
+    the caller makes sure the date is labelled (its whole horizon is in the data).
+    """
+    config = config or ChurnConfig()
+    feats = build_features(frames.events, frames.subscriptions, obs_date)
+    feats = feats.loc[in_population(feats, config.active_within_days)]
+    if feats.empty:
+        return pd.DataFrame(columns=list(DATASET_COLUMNS))
+    labels = churn_labels(frames.events, obs_date, feats.index, config.horizon_days)
+    return feats.assign(churned=labels).reset_index().assign(obs_date=obs_date).loc[:, list(DATASET_COLUMNS)]
 
 
 def temporal_split(dataset: pd.DataFrame, config: ChurnConfig | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -332,6 +342,95 @@ def promotion_decision(challenger_auc: float, champion_auc: float | None,
         return True, f"promoted: holdout ROC AUC {challenger_auc:.4f} ≥ champion {champion_version} {champion_auc:.4f}"
     return False, (f"not promoted: holdout ROC AUC {challenger_auc:.4f} < champion {champion_version} "
                    f"{champion_auc:.4f}")
+
+
+# ---------------------------------------------------------------------------------------------
+# holdout check of the champion between training days
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """The champion evaluated on the newest matured observation date (or why it was not)."""
+
+    verdict: str  # "degraded", "ok" or "not evaluated"
+    reason: str
+    obs_date: date | None = None
+    rows: int = 0
+    churned: int = 0
+    roc_auc: float | None = None
+    recorded_roc_auc: float | None = None
+    tolerance: float | None = None
+
+    @property
+    def degraded(self) -> bool:
+        """True when the champion's ROC AUC fell by more than the tolerance: retrain."""
+        return self.verdict == "degraded"
+
+    def as_detail(self) -> dict:
+        """A JSON-able record for the stage detail."""
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        if self.obs_date is not None:
+            out["obs_date"] = self.obs_date.isoformat()
+        for key in ("roc_auc", "recorded_roc_auc"):
+            if key in out:
+                out[key] = round(out[key], 4)
+        return out
+
+
+def newest_labelled_date(as_of: date, config: ChurnConfig | None = None) -> date | None:
+    """The newest observation date (on the training grid) whose whole label horizon is in the data through `as_of`."""
+    config = config or ChurnConfig()
+    first = as_of - timedelta(days=config.horizon_days + 2 * config.every_days)
+    dates = observation_dates(first, as_of, config.every_days)
+    labelled = [t for t in dates if is_labelled(t, as_of, config.horizon_days)]
+    return labelled[-1] if labelled else None
+
+
+def check_date(as_of: date, seen_through: date | None, config: ChurnConfig | None = None
+               ) -> tuple[date | None, str | None]:
+    """(the date to check the champion on, None) or (None, why not): a labelled date newer than any model saw.
+
+    `seen_through` is the newest observation date of the champion and of the latest training run (their
+    `test_to`): a date a model was trained or tested on says nothing new about the champion, and a newer
+    model already judged on it.
+    """
+    config = config or ChurnConfig()
+    newest = newest_labelled_date(as_of, config)
+    if newest is None or (seen_through is not None and newest <= seen_through):
+        following = (seen_through or as_of) + timedelta(days=config.every_days)
+        matures = following + timedelta(days=config.horizon_days - 1)
+        return None, (f"no observation date has matured since {seen_through}, the newest one the models were"
+                      f" trained or tested on (the next, {following}, is labelled once the data reach {matures})")
+    return newest, None
+
+
+def holdout_check(model: ChurnModel, recorded_auc: float, frames: CoreFrames, obs_date: date,
+                  tolerance: float, config: ChurnConfig | None = None) -> HoldoutCheck:
+    """Evaluate the champion on one labelled date it never saw; degraded when its ROC AUC fell by more than `tolerance`.
+
+    The observations are built as training builds them (`observations`: features before the date, the label
+    from the horizon after it). Too few observations or a single class → "not evaluated", never an error.
+    """
+    config = config or ChurnConfig()
+    rows = observations(frames, obs_date, config)
+    churned = int(rows["churned"].sum()) if not rows.empty else 0
+    base = {"obs_date": obs_date, "rows": len(rows), "churned": churned, "recorded_roc_auc": recorded_auc,
+            "tolerance": tolerance}
+    if len(rows) < config.min_train_rows or min(churned, len(rows) - churned) < config.min_class_rows:
+        return HoldoutCheck("not evaluated", f"too little matured data on {obs_date}: {len(rows)} observations,"
+                            f" {churned} churned (need {config.min_train_rows} and {config.min_class_rows} of each"
+                            " class)", **base)
+    auc = holdout_auc(model, rows)
+    if auc is None:
+        return HoldoutCheck("not evaluated", f"the champion {model.version} cannot score these features", **base)
+    drop = recorded_auc - auc
+    if drop > tolerance:
+        return HoldoutCheck("degraded", f"the champion {model.version}'s ROC AUC on {obs_date} ({len(rows)}"
+                            f" observations) is {auc:.4f}, {drop:.4f} below the {recorded_auc:.4f} recorded at its"
+                            f" promotion (tolerance {tolerance}, CHURN_RETRAIN_AUC_DROP)", roc_auc=auc, **base)
+    return HoldoutCheck("ok", f"the champion {model.version}'s ROC AUC on {obs_date} ({len(rows)} observations) is"
+                        f" {auc:.4f}, within {tolerance} of the {recorded_auc:.4f} recorded at its promotion",
+                        roc_auc=auc, **base)
 
 
 # ---------------------------------------------------------------------------------------------

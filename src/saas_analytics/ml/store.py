@@ -64,6 +64,11 @@ def current_champion(conn: psycopg.Connection) -> str | None:
     return row["model_version"] if row else None
 
 
+def champion_run(conn: psycopg.Connection) -> dict | None:
+    """The promoted run: model_version, roc_auc (its holdout AUC, recorded at promotion), as_of, test_to."""
+    return fetch_one(conn, "promoted_model", {"model_name": churn.MODEL_NAME})
+
+
 def load_artifact(conn: psycopg.Connection, version: str, kind: str) -> churn.ChurnModel | None:
     """A stored model (kind 'evaluation' or 'production'), or None when missing or unreadable."""
     row = fetch_one(conn, "model_artifact", {"model_version": version, "kind": kind})

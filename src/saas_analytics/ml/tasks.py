@@ -56,24 +56,32 @@ def _cutoff_instant(as_of: date) -> datetime:
 
 
 def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | None = None,
-                      force: bool = False, retrain_days: int | None = None) -> dict:
+                      force: bool = False, retrain_days: int | None = None, auc_drop: float | None = None) -> dict:
     """Train and evaluate a churn model when one is due; record the run; promote it unless the champion does better.
 
     Due (`churn.retrain_due`): no model yet, changed settings, or the latest training is `retrain_days`
-    (CHURN_RETRAIN_DAYS) data days old; otherwise the stage records `skipped` with the reason and the
-    promoted model keeps scoring. `force` trains regardless.
+    (CHURN_RETRAIN_DAYS) data days old; else due when the champion's ROC AUC on the newest matured
+    observation date fell more than `auc_drop` (CHURN_RETRAIN_AUC_DROP) below the AUC recorded at its
+    promotion (`holdout_check`, in the detail). Otherwise the stage records `skipped` with the reason and
+    the promoted model keeps scoring. `force` trains regardless.
     """
     config = config or churn.ChurnConfig()
     retrain_days = get_settings().churn_retrain_days if retrain_days is None else retrain_days
+    auc_drop = get_settings().churn_retrain_auc_drop if auc_drop is None else auc_drop
     with recorded_stage(conninfo, run_id, "train_churn_model") as rec:
+        check = None
         with psycopg.connect(conninfo) as conn:
             as_of = latest_activity_date(conn)
             if as_of is None:
                 return _skip(rec, "no activity in core")
-            due, why = churn.retrain_due(as_of, fetch_one(conn, "latest_model_run", {"model_name": churn.MODEL_NAME}),
-                                         config, retrain_days, force)
+            latest = fetch_one(conn, "latest_model_run", {"model_name": churn.MODEL_NAME})
+            due, why = churn.retrain_due(as_of, latest, config, retrain_days, force)
             if not due:
-                rec["detail"] = {"as_of": as_of.isoformat(), "skipped": why, "trained": False}
+                check = champion_check(conn, as_of, latest, config, auc_drop)
+                due, why = (True, f"holdout check: {check.reason}") if check.degraded else (due, why)
+            if not due:
+                rec["detail"] = {"as_of": as_of.isoformat(), "skipped": why, "trained": False,
+                                 "holdout_check": check.as_detail()}
                 return rec["detail"]
             frames = read_core(conn, config.history_since(as_of))
         try:
@@ -97,8 +105,34 @@ def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | No
         metrics = {k: round(v, 4) for k, v in result.metrics.items() if isinstance(v, float)}
         rec["detail"] = {"as_of": as_of.isoformat(), "trained": True, "why": why, "model_version": result.version,
                          "promoted": promoted, "decision": decision, **metrics, **result.split}
+        if check is not None:
+            rec["detail"]["holdout_check"] = check.as_detail()
     log.info("churn model %s: %s", result.version, decision)
     return json.loads(json.dumps(rec["detail"], default=str))
+
+
+def champion_check(conn: psycopg.Connection, as_of: date, latest: dict | None, config: churn.ChurnConfig,
+                   auc_drop: float) -> churn.HoldoutCheck:
+    """The champion's holdout check on the newest matured observation date no model saw (a read of ~130 days).
+
+    Not evaluated (never an error) without a champion, without a date newer than the champion's and the latest
+    run's `test_to`, with too little matured data, or when the champion's artifact cannot be loaded.
+    """
+    champion = store.champion_run(conn)
+    if champion is None:
+        return churn.HoldoutCheck("not evaluated", "no promoted model", tolerance=auc_drop)
+    seen = [d for d in (champion["test_to"], latest and latest["test_to"]) if d is not None]
+    obs_date, why_not = churn.check_date(as_of, max(seen) if seen else None, config)
+    if obs_date is None:
+        return churn.HoldoutCheck("not evaluated", why_not, tolerance=auc_drop)
+    model = store.load_artifact(conn, champion["model_version"], "production")
+    if model is None:
+        return churn.HoldoutCheck("not evaluated", f"the champion {champion['model_version']} cannot be loaded",
+                                  obs_date=obs_date, tolerance=auc_drop)
+    frames = read_core(conn, obs_date - timedelta(days=FEATURE_LOOKBACK_DAYS))
+    check = churn.holdout_check(model, float(champion["roc_auc"]), frames, obs_date, auc_drop, config)
+    log.info("churn champion check: %s", check.reason)
+    return check
 
 
 SCORE_COLUMNS = ("as_of", "user_id", "churn_probability", "risk_band", "model_version", "scored_at", "plan",
