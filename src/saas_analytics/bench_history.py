@@ -349,18 +349,20 @@ def main() -> None:
         early, late = args.early - 1, args.late - 1
         plan = [("catch-up-1", files[:early], False), ("early", files[early:early + 1], True),
                 ("catch-up-2", files[early + 1:late], False), ("late", files[late:late + 1], True)]
-        for name, batch, timed in plan:
-            lines[name] = land(batch, landing)
-            print(f"bench-history: {name}: {len(batch)} file(s), {lines[name]:,} lines", flush=True)
+        try:
+            for name, batch, timed in plan:
+                lines[name] = land(batch, landing)
+                print(f"bench-history: {name}: {len(batch)} file(s), {lines[name]:,} lines", flush=True)
+                if args.explain:
+                    explain_runs(conninfo, on=timed)
+                started = time.perf_counter()
+                outcome = run_day(conninfo, landing, f"bench-{name}", ml=ml and (timed or name == "catch-up-2"))
+                print(f"bench-history: {name} done in {time.perf_counter() - started:.0f}s", flush=True)
+                if timed:
+                    results[name] = outcome
+        finally:
             if args.explain:
-                explain_runs(conninfo, on=timed)
-            started = time.perf_counter()
-            outcome = run_day(conninfo, landing, f"bench-{name}", ml=ml and (timed or name == "catch-up-2"))
-            print(f"bench-history: {name} done in {time.perf_counter() - started:.0f}s", flush=True)
-            if timed:
-                results[name] = outcome
-        if args.explain:
-            explain_runs(conninfo, on=False)
+                explain_runs(conninfo, on=False)
         results["nothing new"] = run_day(conninfo, landing, "bench-nothing-new", ml=ml)
         lines["nothing new"] = 0
         if ml:
