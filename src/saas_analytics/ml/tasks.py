@@ -88,7 +88,10 @@ def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | No
             result = churn.train(frames, as_of, config)
         except churn.NotEnoughData as exc:
             log.warning("churn model not trained: %s", exc)
-            return _skip(rec, str(exc), as_of)
+            _skip(rec, str(exc), as_of)
+            if check is not None:  # a degraded champion that could not be replaced: say both
+                rec["detail"]["holdout_check"] = check.as_detail()
+            return rec["detail"]
         auc = result.metrics["roc_auc"]
         with psycopg.connect(conninfo) as conn, conn.transaction():
             store.lock(conn, "ml_model_runs")
