@@ -14,6 +14,9 @@ benchmark database in stages and times single-day runs in the same invocation:
    (`big_day_file`), timed stage by stage from landing to refreshed analytics (no ML) against a bare `COPY`
    of the same file into a scratch table (`bench.bare_copy`, the baseline of `make bench`), in the same run.
 
+`--explain` logs `EXPLAIN (ANALYZE, BUFFERS)` of every statement of the early and late runs to the server log
+(`auto_explain` on the benchmark database; `scripts/plan_buffers.py` sums the buffers per stage).
+
 Stages run through the library functions the DAG's tasks call, with the DAG's arguments (skip rules
 on): `pipeline.load`, `pipeline.build_layer`, `pipeline.check`, `pipeline.refresh`, the `ml.tasks`
 functions — not through Airflow, so no scheduler or task start-up is timed. The DAG's two Airflow SQL
