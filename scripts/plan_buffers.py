@@ -1,9 +1,12 @@
-"""Summarise the plans `bench_history --explain` logged (auto_explain) per run: buffers per statement.
+"""Summarise the plans `bench_history --explain` logged (auto_explain): what each stage of a run read.
 
-Usage: python scripts/plan_buffers.py SERVER_LOG [--from-line N] [--tables raw.events,staging.events,core.fact_events]
-[--top 8]. Each logged statement is credited to the run whose id it last saw in a query parameter
-('bench-early', 'bench-late', …); for the statements that name one of the tables, prints their
-top-level buffers (shared hit + read), the duration and the plan lines that scan those tables.
+Usage: python scripts/plan_buffers.py SERVER_LOG [--from-line N] [--runs bench-early,bench-late]
+[--tables raw.events,staging.events,core.fact_events] [--top 12]
+
+A logged statement belongs to the stage whose `analytics.pipeline_run_stages` row is written next (each
+stage records itself when it ends, with its run id and name as query parameters). Prints per run and stage
+the shared buffers (hit + read, 8 kB pages) of the top-level plans of the statements that name one of the
+tables, and the scan nodes on those tables with their own buffers and conditions, largest first.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ENTRY = re.compile(r"^\S+ \S+ \S+ \[\d+\] LOG:  duration: ([\d.]+) ms  plan:$")
-RUN = re.compile(r"'(bench-[a-z0-9-]+)'")
+STAGE_ROW = re.compile(r"Query Parameters: \$1 = '([^']*)', \$2 = '([^']*)', \$3 = '(?:success|failed|skipped)'")
 BUFFERS = re.compile(r"Buffers: shared(?: hit=(\d+))?(?: read=(\d+))?")
 SCAN = re.compile(r"(Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan|Bitmap Index Scan)"
                   r"(?: Backward)?(?: using (\S+))? on (\S+)")
@@ -39,43 +42,77 @@ def entries(lines: list[str]):
         yield duration, current
 
 
+def buffers_of(text: str) -> int:
+    """Shared hit + read of a Buffers line (0 without one)."""
+    found = BUFFERS.search(text)
+    return int(found.group(1) or 0) + int(found.group(2) or 0) if found else 0
+
+
+def scan_buffers(body: list[str], short: set[str]) -> list[tuple[str, int, str]]:
+    """(scan node on one of the tables, its own shared buffers, its condition) for every such node of a plan."""
+    out = []
+    for i, line in enumerate(body):
+        match = SCAN.search(line)
+        if not match or match.group(3) not in short:
+            continue
+        indent = len(line) - len(line.lstrip())
+        own, condition = 0, ""
+        for following in body[i + 1:]:
+            if len(following) - len(following.lstrip()) <= indent or "->" in following:
+                break
+            text = following.strip()
+            if text.startswith(("Index Cond:", "Filter:", "Recheck Cond:")) and not condition:
+                condition = text[:100]
+            if text.startswith("Buffers:"):
+                own = buffers_of(text)
+        node = f"{match.group(1)}{' ' + match.group(2) if match.group(2) else ''} on {match.group(3)}"
+        out.append((node, own, condition))
+    return out
+
+
 def main() -> None:
-    """Print, per run, the statements naming the big tables with their buffers and scans."""
+    """Print, per run and stage, the buffers of the statements naming the big tables and their scans."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("log", type=Path)
     parser.add_argument("--from-line", type=int, default=0)
+    parser.add_argument("--runs", default="bench-early,bench-late")
     parser.add_argument("--tables", default="raw.events,staging.events,core.fact_events")
-    parser.add_argument("--top", type=int, default=8)
+    parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
-    tables = args.tables.split(",")
+    tables, runs = args.tables.split(","), args.runs.split(",")
     short = {t.split(".")[1] for t in tables}
     lines = args.log.read_text(errors="replace").splitlines()[args.from_line:]
-    run = "?"
-    per_run: dict[str, list] = defaultdict(list)
+    pending: list[tuple[int, float, list]] = []
+    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    scans: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for duration, body in entries(lines):
         text = "\n".join(body)
-        found = RUN.search(text)
-        if found:
-            run = found.group(1)
-        query = text.split("Query Parameters:")[0].split("\n\t")[0] if "Query Text:" in text else text
-        query_text = text[text.find("Query Text:"):]
-        if not any(t in query_text for t in tables):
+        stage_row = STAGE_ROW.search(text) if "analytics.pipeline_run_stages" in text else None
+        if stage_row:
+            run, stage = stage_row.groups()
+            for root, ms, nodes in pending:
+                total = totals[(run, stage)]
+                total[0] += 1
+                total[1] += root
+                total[2] += ms
+                for node, own, condition in nodes:
+                    scans[run][(stage, node, condition)] += own
+            pending = []
             continue
-        buffers = BUFFERS.search(text)
-        hit, read = (int(buffers.group(1) or 0), int(buffers.group(2) or 0)) if buffers else (0, 0)
-        scans = [f"{m.group(1)}{' ' + m.group(2) if m.group(2) else ''} on {m.group(3)}"
-                 for m in SCAN.finditer(text) if m.group(3) in short]
-        first = next((line.strip() for line in body if "Query Text:" in line), query)[:110]
-        per_run[run].append((hit + read, read, duration, first, scans))
-    for run, statements in per_run.items():
-        total = sum(s[0] for s in statements)
-        print(f"\n## {run}: {len(statements)} statements naming {', '.join(tables)}; "
-              f"buffers {total:,} ({total * 8 / 1024:,.0f} MB), read {sum(s[1] for s in statements):,}, "
-              f"{sum(s[2] for s in statements) / 1000:.2f} s")
-        for buffers, read, duration, first, scans in sorted(statements, key=lambda s: -s[0])[:args.top]:
-            print(f"- {buffers:,} buffers ({read:,} read), {duration / 1000:.2f} s: {first}")
-            for scan in sorted(set(scans)):
-                print(f"    {scan}")
+        query = text[text.find("Query Text:"):]
+        nodes = scan_buffers(body, short)
+        if nodes or any(t in query for t in tables):
+            pending.append((buffers_of(text), duration, nodes))
+    for run in runs:
+        print(f"\n{run}: statements naming {', '.join(tables)}, per stage")
+        print("| stage | statements | shared buffers (8 kB) | seconds |")
+        print("|---|---:|---:|---:|")
+        for (r, stage), (count, root, ms) in totals.items():
+            if r == run:
+                print(f"| {stage} | {count} | {root:,} | {ms / 1000:.2f} |")
+        print(f"\n{run}: scan nodes on those tables, own buffers summed, largest first")
+        for (stage, node, condition), own in sorted(scans[run].items(), key=lambda kv: -kv[1])[:args.top]:
+            print(f"- {stage}: {own:,} — {node} [{condition}]")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ benchmark database in stages and times single-day runs in the same invocation:
    (`big_day_file`), timed stage by stage from landing to refreshed analytics (no ML) against a bare `COPY`
    of the same file into a scratch table (`bench.bare_copy`, the baseline of `make bench`), in the same run.
 
+`--explain` logs `EXPLAIN (ANALYZE, BUFFERS)` of every statement of the early and late runs to the server log
+(`auto_explain` on the benchmark database; `scripts/plan_buffers.py` sums the buffers per stage).
+
 Stages run through the library functions the DAG's tasks call, with the DAG's arguments (skip rules
 on): `pipeline.load`, `pipeline.build_layer`, `pipeline.check`, `pipeline.refresh`, the `ml.tasks`
 functions — not through Airflow, so no scheduler or task start-up is timed. The DAG's two Airflow SQL
@@ -349,18 +352,20 @@ def main() -> None:
         early, late = args.early - 1, args.late - 1
         plan = [("catch-up-1", files[:early], False), ("early", files[early:early + 1], True),
                 ("catch-up-2", files[early + 1:late], False), ("late", files[late:late + 1], True)]
-        for name, batch, timed in plan:
-            lines[name] = land(batch, landing)
-            print(f"bench-history: {name}: {len(batch)} file(s), {lines[name]:,} lines", flush=True)
+        try:
+            for name, batch, timed in plan:
+                lines[name] = land(batch, landing)
+                print(f"bench-history: {name}: {len(batch)} file(s), {lines[name]:,} lines", flush=True)
+                if args.explain:
+                    explain_runs(conninfo, on=timed)
+                started = time.perf_counter()
+                outcome = run_day(conninfo, landing, f"bench-{name}", ml=ml and (timed or name == "catch-up-2"))
+                print(f"bench-history: {name} done in {time.perf_counter() - started:.0f}s", flush=True)
+                if timed:
+                    results[name] = outcome
+        finally:
             if args.explain:
-                explain_runs(conninfo, on=timed)
-            started = time.perf_counter()
-            outcome = run_day(conninfo, landing, f"bench-{name}", ml=ml and (timed or name == "catch-up-2"))
-            print(f"bench-history: {name} done in {time.perf_counter() - started:.0f}s", flush=True)
-            if timed:
-                results[name] = outcome
-        if args.explain:
-            explain_runs(conninfo, on=False)
+                explain_runs(conninfo, on=False)
         results["nothing new"] = run_day(conninfo, landing, "bench-nothing-new", ml=ml)
         lines["nothing new"] = 0
         if ml:

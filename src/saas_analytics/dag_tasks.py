@@ -114,7 +114,8 @@ STEPS: dict[str, Step] = {
     "data_tests_analytics": Step("saas_analytics.pipeline:check",
                                  "Run sql/tests/assert_analytics_*.sql (the MRR roll-forward …).", (("analytics",),),
                                  kwargs=UNCHANGED),
-    "train_churn_model": Step("saas_analytics.ml.tasks:train_churn_model", "When due (CHURN_RETRAIN_DAYS), train "
+    "train_churn_model": Step("saas_analytics.ml.tasks:train_churn_model", "When due (CHURN_RETRAIN_DAYS, or the "
+                              "champion's ROC AUC on the newest matured date fell > CHURN_RETRAIN_AUC_DROP), train "
                               "and evaluate the churn model on a temporal holdout; promote it unless the champion is "
                               "better."),
     "score_churn_risk": Step("saas_analytics.ml.tasks:score_churn_risk", "Score the active users with the promoted "

@@ -360,11 +360,21 @@ class HoldoutCheck:
     roc_auc: float | None = None
     recorded_roc_auc: float | None = None
     tolerance: float | None = None
+    model_version: str | None = None
+    checked_in: str | None = None  # the run whose evaluation this verdict repeats (None: evaluated now)
 
     @property
     def degraded(self) -> bool:
         """True when the champion's ROC AUC fell by more than the tolerance: retrain."""
         return self.verdict == "degraded"
+
+    @classmethod
+    def from_detail(cls, detail: dict, run_id: str) -> HoldoutCheck:
+        """The check a stage detail recorded (`as_detail`), marked as repeated from `run_id`."""
+        fields = {k: v for k, v in detail.items() if k in cls.__dataclass_fields__}
+        if fields.get("obs_date"):
+            fields["obs_date"] = date.fromisoformat(fields["obs_date"])
+        return cls(**{**fields, "checked_in": fields.get("checked_in") or run_id})
 
     def as_detail(self) -> dict:
         """A JSON-able record for the stage detail."""
@@ -415,7 +425,7 @@ def holdout_check(model: ChurnModel, recorded_auc: float, frames: CoreFrames, ob
     rows = observations(frames, obs_date, config)
     churned = int(rows["churned"].sum()) if not rows.empty else 0
     base = {"obs_date": obs_date, "rows": len(rows), "churned": churned, "recorded_roc_auc": recorded_auc,
-            "tolerance": tolerance}
+            "tolerance": tolerance, "model_version": model.version}
     if len(rows) < config.min_train_rows or min(churned, len(rows) - churned) < config.min_class_rows:
         return HoldoutCheck("not evaluated", f"too little matured data on {obs_date}: {len(rows)} observations,"
                             f" {churned} churned (need {config.min_train_rows} and {config.min_class_rows} of each"

@@ -88,7 +88,10 @@ def train_churn_model(conninfo: str, run_id: str, config: churn.ChurnConfig | No
             result = churn.train(frames, as_of, config)
         except churn.NotEnoughData as exc:
             log.warning("churn model not trained: %s", exc)
-            return _skip(rec, str(exc), as_of)
+            _skip(rec, str(exc), as_of)
+            if check is not None:  # a degraded champion that could not be replaced: say both
+                rec["detail"]["holdout_check"] = check.as_detail()
+            return rec["detail"]
         auc = result.metrics["roc_auc"]
         with psycopg.connect(conninfo) as conn, conn.transaction():
             store.lock(conn, "ml_model_runs")
@@ -116,7 +119,8 @@ def champion_check(conn: psycopg.Connection, as_of: date, latest: dict | None, c
     """The champion's holdout check on the newest matured observation date no model saw (a read of ~130 days).
 
     Not evaluated (never an error) without a champion, without a date newer than the champion's and the latest
-    run's `test_to`, with too little matured data, or when the champion's artifact cannot be loaded.
+    run's `test_to`, with too little matured data, or when the champion's artifact cannot be loaded. A champion
+    found "ok" on a date is not evaluated again on that date: later runs repeat the verdict (`checked_in`).
     """
     champion = store.champion_run(conn)
     if champion is None:
@@ -125,6 +129,9 @@ def champion_check(conn: psycopg.Connection, as_of: date, latest: dict | None, c
     obs_date, why_not = churn.check_date(as_of, max(seen) if seen else None, config)
     if obs_date is None:
         return churn.HoldoutCheck("not evaluated", why_not, tolerance=auc_drop)
+    previous = fetch_one(conn, "last_holdout_check")
+    if previous and _same_check(previous["holdout_check"], champion["model_version"], obs_date, auc_drop):
+        return churn.HoldoutCheck.from_detail(previous["holdout_check"], previous["run_id"])
     model = store.load_artifact(conn, champion["model_version"], "production")
     if model is None:
         return churn.HoldoutCheck("not evaluated", f"the champion {champion['model_version']} cannot be loaded",
@@ -133,6 +140,12 @@ def champion_check(conn: psycopg.Connection, as_of: date, latest: dict | None, c
     check = churn.holdout_check(model, float(champion["roc_auc"]), frames, obs_date, auc_drop, config)
     log.info("churn champion check: %s", check.reason)
     return check
+
+
+def _same_check(previous: dict, version: str, obs_date: date, auc_drop: float) -> bool:
+    """Whether a recorded check found this champion ok on this date with this tolerance."""
+    return (previous.get("verdict") == "ok" and previous.get("model_version") == version
+            and previous.get("obs_date") == obs_date.isoformat() and previous.get("tolerance") == auc_drop)
 
 
 SCORE_COLUMNS = ("as_of", "user_id", "churn_probability", "risk_band", "model_version", "scored_at", "plan",

@@ -179,6 +179,7 @@ def test_an_unchanged_champion_is_checked_and_kept(champion_two_weeks_old):
     check = out["holdout_check"]
     t = churn.newest_labelled_date(as_of, CONFIG)
     assert check["verdict"] == "ok" and check["obs_date"] == t.isoformat(), check
+    assert check["model_version"] == first["model_version"] and "checked_in" not in check
     assert t > date.fromisoformat(first["test_to"])  # a date the champion never saw
     expected = independent_labels(scratch, t)
     assert (check["rows"], check["churned"]) == (len(expected), int(expected["churned"].sum()))
@@ -188,6 +189,12 @@ def test_an_unchanged_champion_is_checked_and_kept(champion_two_weeks_old):
     stage = rows(scratch, "select detail -> 'holdout_check' ->> 'verdict' from analytics.pipeline_run_stages"
                  " where run_id = 'check' and stage = 'train_churn_model'")
     assert stage == [("ok",)]
+    # the next run repeats that verdict for the same champion and date instead of evaluating again
+    again = tasks.train_churn_model(scratch, "check-2", CONFIG, retrain_days=30, auc_drop=0.05)
+    assert again["holdout_check"] == {**check, "checked_in": "check"}, again
+    # another tolerance is another check: evaluated again (a tolerance above the fall keeps it ok)
+    other = tasks.train_churn_model(scratch, "check-3", CONFIG, retrain_days=30, auc_drop=0.2)
+    assert "checked_in" not in other["holdout_check"] and other["holdout_check"]["verdict"] == "ok", other
 
 
 def test_a_champion_whose_churn_behaviour_changed_is_retrained_with_the_reason(champion_two_weeks_old):
