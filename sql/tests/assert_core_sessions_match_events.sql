@@ -40,20 +40,27 @@ windows as (
     group by user_id, window_no
 ),
 
+-- every day of every window: the events and sessions are then joined on (person, day), by index or hash
+window_days as (
+    select
+        windows.*,
+        window_day::date as activity_date
+    from windows
+    cross join generate_series(windows.from_date, windows.to_date, interval '1 day') as window_day
+),
+
 activity as (
     select
-        windows.user_id,
-        windows.window_no,
-        windows.window_from,
-        windows.window_to,
+        window_days.user_id,
+        window_days.window_no,
+        window_days.window_from,
+        window_days.window_to,
         events.event_at,
         events.file_id,
         events.line_no
-    from windows
+    from window_days
     inner join core.fact_events as events
-        on
-            windows.user_id = events.user_id
-            and events.event_date between windows.from_date and windows.to_date
+        on window_days.user_id = events.user_id and window_days.activity_date = events.event_date
     where events.event_type in ('track', 'page', 'screen')
 ),
 
@@ -87,21 +94,19 @@ expected as (
 ),
 
 sessions as (
-    select distinct on (sessions.user_id, sessions.started_at)
+    select
         sessions.user_id,
         sessions.started_at,
         sessions.ended_at,
         sessions.session_date,
         sessions.duration_seconds,
         sessions.events
-    from windows
+    from window_days
     inner join core.fact_sessions as sessions
-        on
-            windows.user_id = sessions.user_id
-            and sessions.session_date between windows.from_date and windows.to_date
+        on window_days.user_id = sessions.user_id and window_days.activity_date = sessions.session_date
     where
-        sessions.started_at >= windows.window_from + interval '30 minutes'
-        and sessions.ended_at < windows.window_to - interval '30 minutes'
+        sessions.started_at >= window_days.window_from + interval '30 minutes'
+        and sessions.ended_at < window_days.window_to - interval '30 minutes'
 ),
 
 final as (
