@@ -40,13 +40,16 @@ windows as (
     group by user_id, window_no
 ),
 
--- every day of every window: the events and sessions are then joined on (person, day), by index or hash
+-- every day of every window (each checked day and its neighbours: checked days of a window are at most two
+-- days apart, so that is every day from its first to its last); the events and sessions are then joined on
+-- (person, day), by index or hash
 window_days as (
-    select
+    select distinct
         windows.*,
-        window_day::date as activity_date
-    from windows
-    cross join generate_series(windows.from_date, windows.to_date, interval '1 day') as window_day
+        day_windows.activity_date + offsets.days as activity_date
+    from day_windows
+    inner join windows on day_windows.user_id = windows.user_id and day_windows.window_no = windows.window_no
+    cross join (values (-1), (0), (1)) as offsets (days)
 ),
 
 activity as (

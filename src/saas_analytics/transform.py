@@ -328,7 +328,6 @@ def run_checks(
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock_shared(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
-        conn.execute("set local random_page_cost = 1.1")  # as in the layers: index lookups for the day's keys
         bounds = queries.fetch_one(conn, "check_scope_bounds", {"stage": stage})
         if full_reason is None and bounds["checked_seq"] is None:
             full_reason = f"first check of {stage}: nothing recorded what earlier runs touched"
@@ -336,6 +335,9 @@ def run_checks(
                                                                   CHECK_FULL_MIN_EVENTS):
             full_reason = (f"the scope holds {bounds['scope_events']:,} of about {bounds['core_events']:,} core events"
                            " (a catch-up): one sweep of everything is cheaper than looking them up")
+        # Scoped: index lookups for the scope's keys, as in the layers. Full: every join reads whole tables, and
+        # the planner (under-estimating rows per person-day) would otherwise loop a million index lookups.
+        conn.execute("set local enable_nestloop = off" if full_reason else "set local random_page_cost = 1.1")
         conn.execute(
             "create temp table check_mode on commit drop as select %s::text as stage, %s::boolean as full_sweep,"
             " %s::bigint as after_seq, %s::bigint as upto_seq, %s::text[] as scope_stages",
