@@ -45,7 +45,7 @@ def test_every_layer_file_is_a_step_of_the_runner() -> None:
 def test_every_check_scope_file_is_used() -> None:
     from saas_analytics import dag_tasks
 
-    used = {*transform.CHECK_SCOPE_STEPS, transform.CHECK_PASSED_STEP,
+    used = {*transform.CHECK_SCOPE_STEPS, *transform.CHECK_FULL_VIEWS.values(), transform.CHECK_PASSED_STEP,
             *(file for _, _, file in dag_tasks.OPERATOR_SCOPES.values())}
     assert _stems("checks") == used, "sql/checks vs transform.CHECK_SCOPE_STEPS and dag_tasks.OPERATOR_SCOPES"
 

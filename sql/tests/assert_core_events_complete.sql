@@ -8,35 +8,52 @@ watermark as (
     where step = 'core'
 ),
 
-candidates as (
-    select staged.message_id
+staged as (
+    select
+        staged.message_id,
+        staged.staged_seq
     from staging.events as staged
     inner join check_files on staged.file_id = check_files.file_id
-    union
-    select message_id from check_events
-),
-
-staged as (
-    select staging.events.message_id
-    from staging.events
-    inner join candidates on staging.events.message_id = candidates.message_id
-    cross join watermark
-    where staging.events.staged_seq <= watermark.last_staged_seq
 ),
 
 facts as (
     select events.message_id
     from core.fact_events as events
-    inner join candidates on events.message_id = candidates.message_id
+    inner join check_events on events.message_id = check_events.message_id
+),
+
+missing_from_core as (
+    select
+        staged.message_id,
+        'missing from core' as problem
+    from staged
+    cross join watermark
+    where
+        staged.staged_seq <= watermark.last_staged_seq
+        and not exists (
+            select from core.fact_events as events
+            where events.message_id = staged.message_id
+        )
+),
+
+not_staged as (
+    select
+        facts.message_id,
+        'not staged' as problem
+    from facts
+    cross join watermark
+    where not exists (
+            select from staging.events
+            where
+                staging.events.message_id = facts.message_id
+                and staging.events.staged_seq <= watermark.last_staged_seq
+        )
 ),
 
 final as (
-    select
-        coalesce(staged.message_id, facts.message_id) as message_id,
-        case when facts.message_id is null then 'missing from core' else 'not staged' end as problem
-    from staged
-    full outer join facts on staged.message_id = facts.message_id
-    where staged.message_id is null or facts.message_id is null
+    select * from missing_from_core
+    union all
+    select * from not_staged
 )
 
 select * from final

@@ -40,20 +40,30 @@ windows as (
     group by user_id, window_no
 ),
 
+-- every day of every window (each checked day and its neighbours: checked days of a window are at most two
+-- days apart, so that is every day from its first to its last); the events and sessions are then joined on
+-- (person, day), by index or hash
+window_days as (
+    select distinct
+        windows.*,
+        day_windows.activity_date + offsets.days as activity_date
+    from day_windows
+    inner join windows on day_windows.user_id = windows.user_id and day_windows.window_no = windows.window_no
+    cross join (values (-1), (0), (1)) as offsets (days)
+),
+
 activity as (
     select
-        windows.user_id,
-        windows.window_no,
-        windows.window_from,
-        windows.window_to,
+        window_days.user_id,
+        window_days.window_no,
+        window_days.window_from,
+        window_days.window_to,
         events.event_at,
         events.file_id,
         events.line_no
-    from windows
+    from window_days
     inner join core.fact_events as events
-        on
-            windows.user_id = events.user_id
-            and events.event_date between windows.from_date and windows.to_date
+        on window_days.user_id = events.user_id and window_days.activity_date = events.event_date
     where events.event_type in ('track', 'page', 'screen')
 ),
 
@@ -87,21 +97,19 @@ expected as (
 ),
 
 sessions as (
-    select distinct on (sessions.user_id, sessions.started_at)
+    select
         sessions.user_id,
         sessions.started_at,
         sessions.ended_at,
         sessions.session_date,
         sessions.duration_seconds,
         sessions.events
-    from windows
+    from window_days
     inner join core.fact_sessions as sessions
-        on
-            windows.user_id = sessions.user_id
-            and sessions.session_date between windows.from_date and windows.to_date
+        on window_days.user_id = sessions.user_id and window_days.activity_date = sessions.session_date
     where
-        sessions.started_at >= windows.window_from + interval '30 minutes'
-        and sessions.ended_at < windows.window_to - interval '30 minutes'
+        sessions.started_at >= window_days.window_from + interval '30 minutes'
+        and sessions.ended_at < window_days.window_to - interval '30 minutes'
 ),
 
 final as (

@@ -42,7 +42,12 @@ LAYER_STEPS["staging"] += ("check_scope_files",)
 LAYER_STEPS["core"] += ("check_scope",)
 # The data checks' scope in their transaction (`sql/checks/`, temp tables the tests join), then the pass.
 CHECK_SCOPE_STEPS: tuple[str, ...] = ("check_files", "check_events", "check_person_days", "check_persons")
+# In a full sweep these scope steps are temp views over the whole table instead (sql/checks/all_*.sql).
+CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_events": "all_events"}
 CHECK_PASSED_STEP = "check_passed"
+# A scope holding more than this share of core's events (and more than the minimum) is checked by a full
+# sweep: hash joins over the tables beat a million index lookups (a catch-up after downtime).
+CHECK_FULL_SHARE, CHECK_FULL_MIN_EVENTS = 0.25, 100_000
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
@@ -323,15 +328,26 @@ def run_checks(
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock_shared(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
-        conn.execute("set local random_page_cost = 1.1")  # as in the layers: index lookups for the day's keys
         bounds = queries.fetch_one(conn, "check_scope_bounds", {"stage": stage})
         if full_reason is None and bounds["checked_seq"] is None:
             full_reason = f"first check of {stage}: nothing recorded what earlier runs touched"
+        elif full_reason is None and bounds["scope_events"] > max(CHECK_FULL_SHARE * bounds["core_events"],
+                                                                  CHECK_FULL_MIN_EVENTS):
+            full_reason = (f"the scope holds {bounds['scope_events']:,} of about {bounds['core_events']:,} core events"
+                           " (a catch-up): one sweep of everything is cheaper than looking them up")
+        # Scoped: index lookups for the scope's keys, as in the layers. Full: every join reads whole tables, and
+        # the planner (under-estimating rows per person-day) would otherwise loop a million index lookups.
+        conn.execute("set local enable_nestloop = off" if full_reason else "set local random_page_cost = 1.1")
         conn.execute(
             "create temp table check_mode on commit drop as select %s::text as stage, %s::boolean as full_sweep,"
             " %s::bigint as after_seq, %s::bigint as upto_seq, %s::text[] as scope_stages",
             [stage, full_reason is not None, bounds["checked_seq"] or 0, bounds["upto_seq"], list(scope_stages)])
-        run_steps(conn, "checks", CHECK_SCOPE_STEPS, log.debug)
+        for name in CHECK_SCOPE_STEPS:
+            if full_reason is not None and name in CHECK_FULL_VIEWS:
+                conn.execute(sql.SQL("create temp view {} as ").format(sql.Identifier(name)) + sql.SQL(
+                    read_sql("checks", CHECK_FULL_VIEWS[name]).strip().rstrip(";")))
+            else:
+                run_steps(conn, "checks", (name,), log.debug)
         summary = queries.fetch_one(conn, "check_scope_summary")
         scope = _scope_of(summary, full_reason)
         say(f"data checks ({scope.mode}): {scope.reason}")

@@ -121,3 +121,30 @@ def test_a_first_run_with_an_empty_landing_folder_succeeds(airflow_settings, war
     assert table_rows(warehouse_db, "select status, files_loaded, lines_read from analytics.pipeline_runs") == [
         ("success", 0, 0)]
     assert table_rows(warehouse_db, "select count(*) from analytics.daily_active_users") == [(0,)]
+
+
+@pytest.mark.airflow
+def test_the_run_dated_on_the_sweep_weekday_checks_everything_and_the_next_checks_its_scope(
+        airflow_settings, warehouse_db, tmp_path, monkeypatch):
+    from datetime import date
+
+    monkeypatch.setenv("DATA_CHECKS_FULL_WEEKDAY", "sunday")
+    monkeypatch.delenv("DATA_CHECKS_FULL", raising=False)
+    simulated = tmp_path / "simulated"
+    simulate(SimulationConfig(days=6, users=40, seed=3), simulated)
+    files = sorted(p for p in simulated.rglob("*") if p.is_file())
+    for path in files[:-1]:  # every day but the last
+        target = airflow_settings.landing_dir / path.relative_to(simulated)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+    assert airflow_runner.run_dag(date(2026, 6, 7), settings=airflow_settings) == 0  # a Sunday
+    last = files[-1]
+    (airflow_settings.landing_dir / last.relative_to(simulated)).parent.mkdir(parents=True, exist_ok=True)
+    last.replace(airflow_settings.landing_dir / last.relative_to(simulated))
+    assert airflow_runner.run_dag(date(2026, 6, 8), settings=airflow_settings) == 0  # a Monday, one new file
+    modes = table_rows(warehouse_db, "select detail ->> 'mode', detail -> 'scope' ->> 'reason', detail -> 'scope'"
+                       " ->> 'files' from analytics.pipeline_run_stages where stage = 'data_tests_core'"
+                       " order by recorded_at")
+    assert [m[0] for m in modes] == ["full", "scoped"]
+    assert "weekly full sweep" in modes[0][1]
+    assert modes[1][2] == "1"  # the Monday run checked the one new file
