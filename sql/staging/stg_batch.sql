@@ -52,7 +52,7 @@ fields as (
         payload -> 'timestamp' as timestamp_json,
         coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json
     from all_lines
-    offset 0
+    offset 0  -- noqa: AM09
 ),
 
 -- ids count only as non-empty strings
@@ -80,7 +80,7 @@ ids as (
         timestamp_json #>> '{}' as timestamp_text,
         case when jsonb_typeof(received_at_json) = 'string' then received_at_json #>> '{}' end as received_at_text
     from fields
-    offset 0
+    offset 0  -- noqa: AM09
 ),
 
 -- the first rule a line breaks (in this order) is its quarantine reason
@@ -121,7 +121,7 @@ checked as (
                 then 'missing_feature'
         end as reason
     from ids
-    offset 0
+    offset 0  -- noqa: AM09
 ),
 
 final as (
