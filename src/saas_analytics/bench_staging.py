@@ -58,15 +58,33 @@ def land_batch(folder: Path, demo: bool, events: int) -> tuple[int, int]:
     return lines, size
 
 
-def time_staging(conninfo: str, commit: bool) -> dict[str, float]:
-    """Run the staging steps once in run_layer's settings; {step: seconds}; rolled back unless `commit`."""
+def time_staging(conninfo: str, commit: bool, before_sql: Path | None = None) -> dict[str, float]:
+    """Run the staging steps once in run_layer's settings; {step: seconds}; rolled back unless `commit`.
+
+    With `before_sql` (the `sql/` folder of an older checkout), its staging SQL runs instead, with the
+    timestamp check of migration 0001 put back inside the (rolled-back) transaction.
+    """
     from saas_analytics import transform
 
     with psycopg.connect(conninfo) as conn:
         conn.execute("set work_mem = '256MB'")
         conn.execute("set random_page_cost = 1.1")
         started = time.perf_counter()
-        results = transform.run_steps(conn, "staging", transform.LAYER_STEPS["staging"], progress=lambda _: None)
+        if before_sql is None:
+            results = transform.run_steps(conn, "staging", transform.LAYER_STEPS["staging"], progress=lambda _: None)
+        else:
+            conn.execute(_migration_0011().TIMESTAMP_CHECK_0001)
+            results = []
+            for name in transform.LAYER_STEPS["staging"]:
+                step_started = time.perf_counter()
+                text = (before_sql / "staging" / f"{name}.sql").read_text()
+                if transform.TEMP_TABLE_LINE.search(text):
+                    conn.execute(sql.SQL("create temp table {} on commit drop as ").format(sql.Identifier(name))
+                                 + sql.SQL(text.strip().rstrip(";")))
+                    conn.execute(sql.SQL("analyze {}").format(sql.Identifier(name)))
+                else:
+                    conn.execute(sql.SQL(text))
+                results.append(transform.StepResult(f"staging.{name}", 0, time.perf_counter() - step_started))
         if commit:
             conn.commit()
         else:
@@ -74,6 +92,13 @@ def time_staging(conninfo: str, commit: bool) -> dict[str, float]:
         out = {r.name.split(".", 1)[1]: r.seconds for r in results}
         out["total (incl. commit)"] = time.perf_counter() - started
     return out
+
+
+def _migration_0011():  # noqa: ANN202 (a module)
+    """Migration 0011's module (its timestamp checks, before and after)."""
+    import importlib
+
+    return importlib.import_module("saas_analytics.migrations.versions.0011_staging_throughput_storage")
 
 
 def explain_staging(conninfo: str) -> None:
@@ -122,6 +147,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--explain", action="store_true", help="print each staging step's plan (rolled back)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--before-sql", type=Path,
+                        help="the sql/ folder of an older checkout: its staging runs alternating with this one's")
     parser.add_argument("--no-core", action="store_true", help="staging only: no core run, no sizes")
     parser.add_argument("--revision", default="head",
                         help="migrate to this revision (with SAAS_PROJECT_DIR at an older checkout: the 'before')")
@@ -139,12 +166,24 @@ def main() -> None:
         conn.execute("vacuum analyze raw.events")
     if args.explain:
         explain_staging(conninfo)
-    runs = []
+    runs, before = [], []
     for i in range(args.repeats):
-        if i == args.repeats - 1:  # the rolled-back runs left dead rows and index entries: start the committed run clean
+        if args.before_sql:  # alternating, same data, same minute: the older checkout's staging, rolled back
+            before.append(time_staging(conninfo, commit=False, before_sql=args.before_sql))
+            print(f"bench-staging: before {before[-1]['total (incl. commit)']:.2f}s", flush=True)
+        if i == args.repeats - 1:  # rolled-back runs left dead rows and index entries: the committed run starts clean
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 conn.execute("truncate staging.events, staging.quarantine, staging.duplicates, staging.staged_files")
         runs.append(time_staging(conninfo, commit=i == args.repeats - 1))
+        print(f"bench-staging: this checkout {runs[-1]['total (incl. commit)']:.2f}s", flush=True)
+    if before:
+        median = statistics.median(r["total (incl. commit)"] for r in before)
+        each = ", ".join(f"{r['total (incl. commit)']:.2f}" for r in before)
+        print(f"\nbefore ({args.before_sql}), alternating with the runs below:\n")
+        print("| step | seconds |\n|---|---:|")
+        for step in before[0]:
+            print(f"| {step} | {statistics.median(r[step] for r in before):.2f} |")
+        print(f"\n**{lines / median:,.0f} lines/s** (runs: {each} s)")
     print(f"\nstaging of one {lines:,}-line batch ({'demo' if args.demo else 'bench day file'}), "
           f"median of {args.repeats} runs (the last one committed)\n")
     print("| step | seconds |\n|---|---:|")
