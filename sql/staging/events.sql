@@ -31,9 +31,8 @@ final as (
         file_id,
         line_no
     from valid
-    -- copies of a message_id are adjacent, the earliest loaded first: it is inserted and the later ones conflict.
-    -- In key order, the primary key's index is written page by page (faster, denser) rather than at random
-    order by message_id, file_id, line_no
+    -- in load order: of two copies in this batch, the earlier one is inserted first and wins the conflict
+    order by file_id, line_no
 )
 
 select * from final
