@@ -75,12 +75,33 @@ def _verdicts(conninfo: str) -> dict[str, bool]:
                 for value in LABELLED}
 
 
+def _indexes(conninfo: str) -> dict[str, str]:
+    """{index name: access method} of staging.events and core.fact_events."""
+    with psycopg.connect(conninfo) as conn:
+        return dict(conn.execute(
+            "select c.relname, am.amname from pg_index i join pg_class c on c.oid = i.indexrelid"
+            " join pg_am am on am.oid = c.relam"
+            " where i.indrelid in ('staging.events'::regclass, 'core.fact_events'::regclass)").fetchall())
+
+
 def test_timestamp_check_keeps_the_rule_and_downgrade_restores_it(scratch_db: tuple[str, Config]) -> None:
     conninfo, cfg = scratch_db
     command.upgrade(cfg, "0010")
     assert _verdicts(conninfo) == LABELLED
+    with psycopg.connect(conninfo) as conn:  # a populated warehouse: staged rows exist before the upgrade
+        conn.execute("insert into staging.events (message_id, event_type, user_id, event_at, event_date, properties,"
+                     " traits, context, file_id, line_no) select 'm' || n, 'track', 'u', now(), current_date, '{}',"
+                     " '{}', '{}', 1, n from generate_series(1, 1000) as n")
+    before = _indexes(conninfo)
+    assert before["events_staged_seq_key"] == "btree" and "fact_events_session" in before
     command.upgrade(cfg, "0011")
     assert _verdicts(conninfo) == LABELLED
+    after = _indexes(conninfo)
+    assert after["staging_events_staged_seq"] == "brin"
+    assert "events_staged_seq_key" not in after and "fact_events_session" not in after
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("set enable_seqscan = off")  # the BRIN answers "after the watermark" exactly
+        assert conn.execute("select count(*) from staging.events where staged_seq > 990").fetchone()[0] == 10
     with psycopg.connect(conninfo) as conn:
         assert conn.execute("select staging.is_valid_timestamptz(null)").fetchone()[0] is None
         # stable, so the planner inlines it: no SQL-function call per line
@@ -88,6 +109,7 @@ def test_timestamp_check_keeps_the_rule_and_downgrade_restores_it(scratch_db: tu
                             ).fetchone()[0] == "s"
     command.downgrade(cfg, "0010")
     assert _verdicts(conninfo) == LABELLED
+    assert _indexes(conninfo) == before
     with psycopg.connect(conninfo) as conn:
         assert conn.execute("select provolatile from pg_proc where oid = 'staging.is_valid_timestamptz'::regproc"
                             ).fetchone()[0] == "i"
