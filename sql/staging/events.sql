@@ -24,10 +24,9 @@ final as (
         event_at,
         (event_at at time zone 'UTC')::date as event_date,
         received_at,
-        case when jsonb_typeof(payload -> 'properties') = 'object' then payload -> 'properties' else '{}' end
-            as properties,
-        case when jsonb_typeof(payload -> 'traits') = 'object' then payload -> 'traits' else '{}' end as traits,
-        case when jsonb_typeof(payload -> 'context') = 'object' then payload -> 'context' else '{}' end as context,
+        properties,
+        traits,
+        context,
         file_id,
         line_no
     from valid

@@ -50,7 +50,10 @@ fields as (
         coalesce(nullif(payload -> 'previousId', 'null'), payload -> 'previous_id') as previous_id_json,
         coalesce(nullif(payload -> 'groupId', 'null'), payload -> 'group_id') as group_id_json,
         payload -> 'timestamp' as timestamp_json,
-        coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json
+        coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json,
+        payload -> 'properties' as properties_json,
+        payload -> 'traits' as traits_json,
+        payload -> 'context' as context_json
     from all_lines
     offset 0  -- noqa: AM09
 ),
@@ -78,7 +81,10 @@ ids as (
         event_json #>> '{}' as event_text,
         coalesce(jsonb_typeof(timestamp_json), 'null') as timestamp_kind,
         timestamp_json #>> '{}' as timestamp_text,
-        case when jsonb_typeof(received_at_json) = 'string' then received_at_json #>> '{}' end as received_at_text
+        case when jsonb_typeof(received_at_json) = 'string' then received_at_json #>> '{}' end as received_at_text,
+        case when jsonb_typeof(properties_json) = 'object' then properties_json else '{}' end as properties,
+        case when jsonb_typeof(traits_json) = 'object' then traits_json else '{}' end as traits,
+        case when jsonb_typeof(context_json) = 'object' then context_json else '{}' end as context
     from fields
     offset 0  -- noqa: AM09
 ),
@@ -107,16 +113,16 @@ checked as (
                 call_type = 'track'
                 and event_text in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
                 and (
-                    coalesce(jsonb_typeof(payload -> 'properties' -> 'mrr_cents'), 'null') <> 'number'
-                    or payload -> 'properties' ->> 'mrr_cents' !~ '^\d{1,15}$'
+                    coalesce(jsonb_typeof(properties -> 'mrr_cents'), 'null') <> 'number'
+                    or properties ->> 'mrr_cents' !~ '^\d{1,15}$'
                 )
                 then 'invalid_mrr_cents'
             when
                 call_type = 'track'
                 and event_text = 'feature_used'
                 and (
-                    coalesce(jsonb_typeof(payload -> 'properties' -> 'feature'), 'null') <> 'string'
-                    or payload -> 'properties' ->> 'feature' = ''
+                    coalesce(jsonb_typeof(properties -> 'feature'), 'null') <> 'string'
+                    or properties ->> 'feature' = ''
                 )
                 then 'missing_feature'
         end as reason
@@ -130,7 +136,8 @@ final as (
         line_no,
         reason,
         load_error as detail,
-        payload,
+        -- the line itself for the quarantine; a valid line is kept as its typed columns and three objects
+        case when reason is not null then payload end as payload,
         case when is_object then coalesce(message_id, message_id_text) end as message_id,
         case when reason is null then call_type end as event_type,
         case
@@ -152,7 +159,10 @@ final as (
         case
             when reason is null and staging.is_valid_timestamptz(received_at_text)
                 then received_at_text::timestamptz
-        end as received_at
+        end as received_at,
+        case when reason is null then properties end as properties,
+        case when reason is null then traits end as traits,
+        case when reason is null then context end as context
     from checked
 )
 
