@@ -3,27 +3,33 @@ insert into staging.duplicates (file_id, line_no, message_id)
 
 with
 
+new_files as (
+    select file_id from stg_files
+),
+
 valid as (
     select * from stg_batch
     where reason is null
 ),
 
+-- the events the previous step staged from this batch's lines (through the file index: not all history)
 staged as (
     select
-        message_id,
-        file_id,
-        line_no
-    from staging.events
+        events.file_id,
+        events.line_no
+    from staging.events as events
+    inner join new_files on events.file_id = new_files.file_id
 ),
 
+-- a valid line that was not staged lost the conflict on its message_id: a copy was staged before it
 final as (
     select
         valid.file_id,
         valid.line_no,
         valid.message_id
     from valid
-    inner join staged on valid.message_id = staged.message_id
-    where (valid.file_id, valid.line_no) <> (staged.file_id, staged.line_no)
+    left join staged on valid.file_id = staged.file_id and valid.line_no = staged.line_no
+    where staged.file_id is null
 )
 
 select * from final;

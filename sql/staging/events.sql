@@ -11,13 +11,6 @@ valid as (
     where reason is null
 ),
 
--- within this batch, the copy from the earliest file and line wins
-first_copies as (
-    select distinct on (message_id) *
-    from valid
-    order by message_id asc, file_id asc, line_no asc
-),
-
 final as (
     select
         message_id,
@@ -31,16 +24,16 @@ final as (
         event_at,
         (event_at at time zone 'UTC')::date as event_date,
         received_at,
-        case when jsonb_typeof(payload -> 'properties') = 'object' then payload -> 'properties' else '{}' end
-            as properties,
-        case when jsonb_typeof(payload -> 'traits') = 'object' then payload -> 'traits' else '{}' end as traits,
-        case when jsonb_typeof(payload -> 'context') = 'object' then payload -> 'context' else '{}' end as context,
+        properties,
+        traits,
+        context,
         file_id,
         line_no
-    from first_copies
+    from valid
+    -- in load order: of two copies in this batch, the earlier one is inserted first and wins the conflict
     order by file_id, line_no
 )
 
 select * from final
--- a copy staged by an earlier run was loaded first, so it keeps winning
+-- a copy staged by an earlier run (or earlier in this batch) was loaded first, so it keeps winning
 on conflict (message_id) do nothing;

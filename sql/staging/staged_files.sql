@@ -11,25 +11,40 @@ batch as (
     select * from stg_batch
 ),
 
+-- this batch's duplicates only (through the primary key: not all history)
 duplicate_lines as (
-    select
-        file_id,
-        line_no
-    from staging.duplicates
+    select duplicates.file_id
+    from staging.duplicates as duplicates
+    inner join new_files on duplicates.file_id = new_files.file_id
 ),
 
+batch_counts as (
+    select
+        file_id,
+        count(*) filter (where reason is null) as valid_lines,
+        count(*) filter (where reason is not null) as quarantined
+    from batch
+    group by file_id
+),
+
+duplicate_counts as (
+    select
+        file_id,
+        count(*) as duplicates
+    from duplicate_lines
+    group by file_id
+),
+
+-- a duplicate is a valid line that was not staged
 final as (
     select
         new_files.file_id,
-        count(batch.line_no) filter (where batch.reason is null and duplicate_lines.line_no is null)
-            as valid_events,
-        count(batch.line_no) filter (where batch.reason is not null) as quarantined,
-        count(duplicate_lines.line_no) as duplicates
+        coalesce(batch_counts.valid_lines, 0) - coalesce(duplicate_counts.duplicates, 0) as valid_events,
+        coalesce(batch_counts.quarantined, 0) as quarantined,
+        coalesce(duplicate_counts.duplicates, 0) as duplicates
     from new_files
-    left join batch on new_files.file_id = batch.file_id
-    left join duplicate_lines
-        on batch.file_id = duplicate_lines.file_id and batch.line_no = duplicate_lines.line_no
-    group by new_files.file_id
+    left join batch_counts on new_files.file_id = batch_counts.file_id
+    left join duplicate_counts on new_files.file_id = duplicate_counts.file_id
 )
 
 select * from final;

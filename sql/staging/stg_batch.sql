@@ -33,7 +33,8 @@ all_lines as (
     select * from rejected_lines
 ),
 
--- each field in Segment's camelCase or in snake_case; camelCase wins when both are present (JSON null = absent)
+-- each field in Segment's camelCase or in snake_case; camelCase wins when both are present (JSON null = absent).
+-- offset 0 (here and below): each step's columns are computed once per line, not once per reference
 fields as (
     select
         file_id,
@@ -49,39 +50,47 @@ fields as (
         coalesce(nullif(payload -> 'previousId', 'null'), payload -> 'previous_id') as previous_id_json,
         coalesce(nullif(payload -> 'groupId', 'null'), payload -> 'group_id') as group_id_json,
         payload -> 'timestamp' as timestamp_json,
-        coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json
+        coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json,
+        payload -> 'properties' as properties_json,
+        payload -> 'traits' as traits_json,
+        payload -> 'context' as context_json
     from all_lines
+    offset 0  -- noqa: AM09
 ),
 
 -- ids count only as non-empty strings
 ids as (
     select
-        *,
-        case
-            when jsonb_typeof(message_id_json) = 'string' and message_id_json #>> '{}' <> ''
-                then message_id_json #>> '{}'
-        end as message_id,
-        case when jsonb_typeof(user_id_json) = 'string' and user_id_json #>> '{}' <> '' then user_id_json #>> '{}' end
-            as user_id,
-        case
-            when jsonb_typeof(anonymous_id_json) = 'string' and anonymous_id_json #>> '{}' <> ''
-                then anonymous_id_json #>> '{}'
-        end as anonymous_id,
-        case
-            when jsonb_typeof(previous_id_json) = 'string' and previous_id_json #>> '{}' <> ''
-                then previous_id_json #>> '{}'
-        end as previous_id,
-        case
-            when jsonb_typeof(group_id_json) = 'string' and group_id_json #>> '{}' <> ''
-                then group_id_json #>> '{}'
-        end as group_id,
-        case when jsonb_typeof(type_json) = 'string' then type_json #>> '{}' end as call_type
+        file_id,
+        line_no,
+        payload,
+        load_error,
+        is_object,
+        message_id_json #>> '{}' as message_id_text,
+        case when jsonb_typeof(message_id_json) = 'string' then nullif(message_id_json #>> '{}', '') end
+            as message_id,
+        case when jsonb_typeof(user_id_json) = 'string' then nullif(user_id_json #>> '{}', '') end as user_id,
+        case when jsonb_typeof(anonymous_id_json) = 'string' then nullif(anonymous_id_json #>> '{}', '') end
+            as anonymous_id,
+        case when jsonb_typeof(previous_id_json) = 'string' then nullif(previous_id_json #>> '{}', '') end
+            as previous_id,
+        case when jsonb_typeof(group_id_json) = 'string' then nullif(group_id_json #>> '{}', '') end as group_id,
+        coalesce(jsonb_typeof(type_json), 'null') as type_kind,
+        case when jsonb_typeof(type_json) = 'string' then type_json #>> '{}' end as call_type,
+        coalesce(jsonb_typeof(event_json), 'null') as event_kind,
+        event_json #>> '{}' as event_text,
+        coalesce(jsonb_typeof(timestamp_json), 'null') as timestamp_kind,
+        timestamp_json #>> '{}' as timestamp_text,
+        case when jsonb_typeof(received_at_json) = 'string' then received_at_json #>> '{}' end as received_at_text,
+        case when jsonb_typeof(properties_json) = 'object' then properties_json else '{}' end as properties,
+        case when jsonb_typeof(traits_json) = 'object' then traits_json else '{}' end as traits,
+        case when jsonb_typeof(context_json) = 'object' then context_json else '{}' end as context
     from fields
+    offset 0  -- noqa: AM09
 ),
 
--- the first rule a line breaks (in this order) is its quarantine reason; materialized so that the
--- reason is computed once per line, not once per reference below
-checked as materialized (
+-- the first rule a line breaks (in this order) is its quarantine reason
+checked as (
     select
         *,
         case
@@ -89,41 +98,36 @@ checked as materialized (
             when payload is null then 'invalid_json'
             when not is_object then 'not_an_object'
             when message_id is null then 'missing_message_id'
-            when coalesce(jsonb_typeof(type_json), 'null') = 'null' then 'missing_type'
+            when type_kind = 'null' then 'missing_type'
             when
                 call_type is null
                 or call_type not in ('track', 'identify', 'page', 'screen', 'group', 'alias')
                 then 'unknown_type'
             when user_id is null and anonymous_id is null then 'missing_user_id'
-            when coalesce(jsonb_typeof(timestamp_json), 'null') = 'null' then 'missing_timestamp'
-            when
-                jsonb_typeof(timestamp_json) <> 'string'
-                or not staging.is_valid_timestamptz(timestamp_json #>> '{}')
-                then 'invalid_timestamp'
-            when
-                call_type = 'track'
-                and (coalesce(jsonb_typeof(event_json), 'null') <> 'string' or event_json #>> '{}' = '')
-                then 'missing_event'
+            when timestamp_kind = 'null' then 'missing_timestamp'
+            when timestamp_kind <> 'string' or not staging.is_valid_timestamptz(timestamp_text) then 'invalid_timestamp'
+            when call_type = 'track' and (event_kind <> 'string' or event_text = '') then 'missing_event'
             when call_type = 'alias' and (user_id is null or previous_id is null) then 'incomplete_alias'
             when call_type = 'group' and group_id is null then 'missing_group_id'
             when
                 call_type = 'track'
-                and event_json #>> '{}' in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                and event_text in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
                 and (
-                    coalesce(jsonb_typeof(payload -> 'properties' -> 'mrr_cents'), 'null') <> 'number'
-                    or payload -> 'properties' ->> 'mrr_cents' !~ '^\d{1,15}$'
+                    coalesce(jsonb_typeof(properties -> 'mrr_cents'), 'null') <> 'number'
+                    or properties ->> 'mrr_cents' !~ '^\d{1,15}$'
                 )
                 then 'invalid_mrr_cents'
             when
                 call_type = 'track'
-                and event_json #>> '{}' = 'feature_used'
+                and event_text = 'feature_used'
                 and (
-                    coalesce(jsonb_typeof(payload -> 'properties' -> 'feature'), 'null') <> 'string'
-                    or payload -> 'properties' ->> 'feature' = ''
+                    coalesce(jsonb_typeof(properties -> 'feature'), 'null') <> 'string'
+                    or properties ->> 'feature' = ''
                 )
                 then 'missing_feature'
         end as reason
     from ids
+    offset 0  -- noqa: AM09
 ),
 
 final as (
@@ -132,12 +136,13 @@ final as (
         line_no,
         reason,
         load_error as detail,
-        payload,
-        case when is_object then coalesce(message_id, message_id_json #>> '{}') end as message_id,
+        -- the line itself for the quarantine; a valid line is kept as its typed columns and three objects
+        case when reason is not null then payload end as payload,
+        case when is_object then coalesce(message_id, message_id_text) end as message_id,
         case when reason is null then call_type end as event_type,
         case
             when reason is not null then null
-            when call_type = 'track' then event_json #>> '{}'
+            when call_type = 'track' then event_text
             when call_type = 'page' then 'page_viewed'
             when call_type = 'screen' then 'screen_viewed'
         end as event_name,
@@ -149,15 +154,15 @@ final as (
             when reason is null and call_type in ('page', 'screen') and jsonb_typeof(payload -> 'name') = 'string'
                 then payload ->> 'name'
         end as page_name,
-        case when reason is null then (timestamp_json #>> '{}')::timestamptz end as event_at,
+        case when reason is null then timestamp_text::timestamptz end as event_at,
         -- received_at is optional: an unusable value is dropped, not a reason to quarantine
         case
-            when
-                reason is null
-                and jsonb_typeof(received_at_json) = 'string'
-                and staging.is_valid_timestamptz(received_at_json #>> '{}')
-                then (received_at_json #>> '{}')::timestamptz
-        end as received_at
+            when reason is null and staging.is_valid_timestamptz(received_at_text)
+                then received_at_text::timestamptz
+        end as received_at,
+        case when reason is null then properties end as properties,
+        case when reason is null then traits end as traits,
+        case when reason is null then context end as context
     from checked
 )
 
