@@ -48,6 +48,12 @@ create table meta.check_scope_person_days (
     primary key (user_id, activity_date)
 );
 
+-- a check reads the rows above its watermark: after a catch-up deleted a million rows, by index, not by
+-- walking their dead tuples
+create index check_scope_files_seq on meta.check_scope_files (scope_seq);
+create index check_scope_events_seq on meta.check_scope_events (scope_seq);
+create index check_scope_person_days_seq on meta.check_scope_person_days (scope_seq);
+
 -- one row per check stage: the highest scope_seq it has checked and passed, and when
 create table meta.check_watermarks (
     stage text primary key,
