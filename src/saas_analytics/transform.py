@@ -34,7 +34,10 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
         "core_batch", "identity", "fact_events", "core_changes", "dim_users", "dim_accounts", "account_members",
         "dim_features", "dim_documents", "dim_plans",
         "fact_subscription_events", "session_scope", "fact_sessions", "fact_daily_user_activity", "mrr_changes",
-        "fact_mrr_monthly", "watermarks",
+        "fact_mrr_monthly",
+        # core aggregates the analytics views read (issue 10): each rebuilds only the keys core_changes affect
+        "agg_daily_active_users",
+        "watermarks",
     ),
 }
 # Analytics materialized views, in refresh order.
