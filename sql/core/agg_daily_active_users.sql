@@ -88,7 +88,7 @@ scope as (
         rebuild_from,
         rebuild_to
     from dau_scope
-    where rebuild_from <= rebuild_to
+    where rebuild_from <= rebuild_to and first_day is not null
 ),
 
 -- the person-days that can count on a rebuilt day: up to 29 days before it

@@ -36,7 +36,8 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
         "fact_subscription_events", "session_scope", "fact_sessions", "fact_daily_user_activity", "mrr_changes",
         "fact_mrr_monthly",
         # core aggregates the analytics views read (issue 10): each rebuilds only the keys core_changes affect
-        "agg_daily_active_users",
+        "agg_daily_active_users", "agg_platform_daily_activity", "agg_daily_sessions",
+        "agg_user_lifecycle",
         "watermarks",
     ),
 }

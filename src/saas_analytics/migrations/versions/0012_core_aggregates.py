@@ -32,12 +32,55 @@ create table core.agg_daily_active_users (
     stickiness numeric
 );
 
+
+-- one row per UTC day per platform with at least one active person (on their main platform that day)
+create table core.agg_platform_daily_activity (
+    activity_date date not null,
+    platform text not null,
+    active_users integer not null check (active_users > 0),
+    track_events bigint not null,
+    feature_uses bigint not null,
+    primary key (activity_date, platform)
+);
+
+insert into core.aggregate_backfills (aggregate) values ('agg_platform_daily_activity');
+
+-- one row per UTC day with at least one session starting on it
+create table core.agg_daily_sessions (
+    session_date date primary key,
+    sessions integer not null check (sessions > 0),
+    users integer not null,
+    avg_session_seconds numeric not null,
+    median_session_seconds numeric not null,
+    avg_events_per_session numeric not null
+);
+
+insert into core.aggregate_backfills (aggregate) values ('agg_daily_sessions');
+
+-- one row per period kind (day, week, month) per period with an active or a dormant person
+create table core.agg_user_lifecycle (
+    period text not null check (period in ('day', 'week', 'month')),
+    period_start date not null,
+    new_users integer not null,
+    returning_users integer not null,
+    resurrecting_users integer not null,
+    dormant_users integer not null,
+    primary key (period, period_start)
+);
+
+insert into core.aggregate_backfills (aggregate) values ('agg_user_lifecycle');
 """
 
 DOWNGRADE = """
 -- the analytics objects that read these tables (the next refresh re-creates what the code still lists)
 drop view if exists analytics.daily_active_users;
 drop table core.agg_daily_active_users;
+drop materialized view if exists analytics.platform_daily_activity;
+drop table core.agg_platform_daily_activity;
+drop materialized view if exists analytics.daily_sessions;
+drop table core.agg_daily_sessions;
+drop materialized view if exists analytics.user_lifecycle;
+drop table core.agg_user_lifecycle;
 drop table core.aggregate_backfills;
 """
 
