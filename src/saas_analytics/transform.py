@@ -37,7 +37,7 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
         "fact_mrr_monthly",
         # core aggregates the analytics views read (issue 10): each rebuilds only the keys core_changes affect
         "agg_daily_active_users", "agg_platform_daily_activity", "agg_daily_sessions",
-        "agg_user_lifecycle",
+        "agg_user_lifecycle", "agg_funnel_user_steps",
         "watermarks",
     ),
 }
@@ -203,6 +203,7 @@ def refresh_analytics(
         rows = funnels.sync_funnel_steps(conn, funnel_steps)
         results.append(StepResult("core.funnel_steps", rows, time.perf_counter() - started))
         say(f"core.funnel_steps: {rows} steps loaded from sql/funnels.yml")
+        results += rebuild_redefined_funnels(conn, say)
         for name in ANALYTICS_VIEWS:
             started = time.perf_counter()
             action = ensure_view(conn, name, reader_role, refresh=True)
@@ -213,6 +214,14 @@ def refresh_analytics(
         for name in ANALYTICS_TABLES:
             apply_comments(conn, name)
     return results
+
+
+def rebuild_redefined_funnels(conn: psycopg.Connection, say: Callable[[str], None]) -> list[StepResult]:
+    """Run core's funnel step with no changes: it rebuilds the funnels whose definition differs from the built one."""
+    with conn.transaction():
+        conn.execute("create temp table core_changes (message_id text, user_id text, previous_user_id text,"
+                     " event_type text, event_name text, event_at timestamptz, event_date date) on commit drop")
+        return run_steps(conn, "core", ("agg_funnel_user_steps",), say)
 
 
 def views_current(conn: psycopg.Connection) -> bool:

@@ -18,6 +18,13 @@ branch_labels = None
 depends_on = None
 
 UPGRADE = """
+-- analytics.funnel_user_steps becomes a plain view of core.agg_funnel_user_steps: the materialized views
+-- that read it go too, and the next refresh re-creates all three
+drop materialized view if exists analytics.acquisition_monthly;
+drop materialized view if exists analytics.funnel_conversion;
+drop materialized view if exists analytics.funnel_user_steps;
+delete from meta.view_definitions where name in ('acquisition_monthly', 'funnel_conversion', 'funnel_user_steps');
+
 -- one row per aggregate still to be built in full from the core facts (its step deletes the row)
 create table core.aggregate_backfills (
     aggregate text primary key
@@ -69,6 +76,31 @@ create table core.agg_user_lifecycle (
 );
 
 insert into core.aggregate_backfills (aggregate) values ('agg_user_lifecycle');
+
+-- one row per funnel per person per step they reached (step 1 = they entered the funnel)
+create table core.agg_funnel_user_steps (
+    funnel text not null,
+    user_id text not null,
+    step integer not null check (step >= 1),
+    entered_at timestamptz not null,
+    window_ends_at timestamptz not null,
+    reached_at timestamptz not null,
+    seconds_to_step numeric not null,
+    primary key (funnel, user_id, step)
+);
+create index agg_funnel_user_steps_user on core.agg_funnel_user_steps (user_id);
+
+-- one row per funnel step that core.agg_funnel_user_steps was built from (a changed funnel is rebuilt)
+create table core.agg_funnel_definitions (
+    funnel text not null,
+    step integer not null,
+    event_name text not null,
+    property_filters jsonb not null,
+    window_days integer not null,
+    primary key (funnel, step)
+);
+
+insert into core.aggregate_backfills (aggregate) values ('agg_funnel_user_steps');
 """
 
 DOWNGRADE = """
@@ -81,6 +113,11 @@ drop materialized view if exists analytics.daily_sessions;
 drop table core.agg_daily_sessions;
 drop materialized view if exists analytics.user_lifecycle;
 drop table core.agg_user_lifecycle;
+drop materialized view if exists analytics.acquisition_monthly;
+drop materialized view if exists analytics.funnel_conversion;
+drop view if exists analytics.funnel_user_steps;
+drop table core.agg_funnel_definitions;
+drop table core.agg_funnel_user_steps;
 drop table core.aggregate_backfills;
 """
 
