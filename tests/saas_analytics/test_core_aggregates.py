@@ -114,3 +114,28 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
     transform.refresh_analytics(warehouse_db)
     assert_matches_reference(warehouse_db, landing_dir)
     assert_aggregates_equal_full_builds(warehouse_db)
+
+
+def test_upgrading_a_warehouse_with_history_builds_the_aggregates_on_the_next_run(
+        warehouse_db: str, simulated_landing: Path) -> None:
+    """Migration 0012 on a warehouse that holds history: the next run (nothing new) builds every aggregate in
+    full, the analytics objects that read them are re-created, and the numbers match the references."""
+    from alembic import command
+    from alembic.config import Config
+
+    from saas_analytics import warehouse
+
+    run_pipeline(warehouse_db, simulated_landing, run_id="before-upgrade")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
+    cfg.attributes["conninfo"] = warehouse_db
+    cfg.attributes["reader_role"] = "analytics_reader"
+    command.downgrade(cfg, "0010")
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute("select to_regclass('core.agg_daily_active_users')").fetchone()[0] is None
+    command.upgrade(cfg, "head")
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute("select count(*) from core.aggregate_backfills").fetchone()[0] > 0
+    run_pipeline(warehouse_db, simulated_landing, run_id="after-upgrade")
+    assert_matches_reference(warehouse_db, simulated_landing)
+    assert_aggregates_equal_full_builds(warehouse_db)

@@ -104,18 +104,32 @@ insert into core.aggregate_backfills (aggregate) values ('agg_funnel_user_steps'
 """
 
 DOWNGRADE = """
--- the analytics objects that read these tables (the next refresh re-creates what the code still lists)
-drop view if exists analytics.daily_active_users;
+-- the analytics objects that read these tables, plain or materialized (the next refresh re-creates what the
+-- code still lists)
+do $$
+declare
+    object record;
+begin
+    for object in
+        select c.relname, c.relkind from pg_class as c
+        inner join pg_namespace as n on c.relnamespace = n.oid
+        where n.nspname = 'analytics' and c.relname in (
+            'daily_active_users', 'platform_daily_activity', 'daily_sessions', 'user_lifecycle',
+            'acquisition_monthly', 'funnel_conversion', 'funnel_user_steps'
+        )
+    loop
+        execute format('drop %s if exists analytics.%I cascade',
+                       case object.relkind when 'm' then 'materialized view' else 'view' end, object.relname);
+    end loop;
+end $$;
+delete from meta.view_definitions where name in (
+    'daily_active_users', 'platform_daily_activity', 'daily_sessions', 'user_lifecycle', 'acquisition_monthly',
+    'funnel_conversion', 'funnel_user_steps'
+);
 drop table core.agg_daily_active_users;
-drop materialized view if exists analytics.platform_daily_activity;
 drop table core.agg_platform_daily_activity;
-drop materialized view if exists analytics.daily_sessions;
 drop table core.agg_daily_sessions;
-drop materialized view if exists analytics.user_lifecycle;
 drop table core.agg_user_lifecycle;
-drop materialized view if exists analytics.acquisition_monthly;
-drop materialized view if exists analytics.funnel_conversion;
-drop view if exists analytics.funnel_user_steps;
 drop table core.agg_funnel_definitions;
 drop table core.agg_funnel_user_steps;
 drop table core.aggregate_backfills;
