@@ -66,6 +66,10 @@ final as (
     from activity_bounds
     cross join changed
     cross join missing
+    -- nothing changed and nothing missing: no row, nothing to rebuild (unless the activity is all gone)
+    where
+        coalesce(changed.changed_from, missing.missing_from, missing.missing_to) is not null
+        or (activity_bounds.first_day is null and exists (select from core.agg_daily_active_users))
 )
 
 select * from final;

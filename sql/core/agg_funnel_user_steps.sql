@@ -264,8 +264,9 @@ final as (
 
 select * from final;
 
--- the definitions this table is now built from
-delete from core.agg_funnel_definitions;
+-- the definitions this table is now built from (rewritten only when they changed)
+delete from core.agg_funnel_definitions
+where exists (select from funnels_redefined);
 
 insert into core.agg_funnel_definitions (funnel, step, event_name, property_filters, window_days)
 select
@@ -274,7 +275,8 @@ select
     event_name,
     property_filters,
     window_days
-from core.funnel_steps;
+from core.funnel_steps
+where exists (select from funnels_redefined);
 
 delete from core.aggregate_backfills
 where aggregate = 'agg_funnel_user_steps';
