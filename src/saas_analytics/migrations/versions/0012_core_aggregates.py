@@ -101,6 +101,17 @@ create table core.agg_funnel_definitions (
 );
 
 insert into core.aggregate_backfills (aggregate) values ('agg_funnel_user_steps');
+
+-- one row per calendar month (UTC) with at least one payment event
+create table core.agg_billing_monthly (
+    month date primary key,
+    payments_succeeded integer not null,
+    collected_cents numeric,
+    payments_failed integer not null,
+    failed_cents numeric
+);
+
+insert into core.aggregate_backfills (aggregate) values ('agg_billing_monthly');
 """
 
 DOWNGRADE = """
@@ -115,7 +126,7 @@ begin
         inner join pg_namespace as n on c.relnamespace = n.oid
         where n.nspname = 'analytics' and c.relname in (
             'daily_active_users', 'platform_daily_activity', 'daily_sessions', 'user_lifecycle',
-            'acquisition_monthly', 'funnel_conversion', 'funnel_user_steps'
+            'acquisition_monthly', 'funnel_conversion', 'funnel_user_steps', 'billing_monthly'
         )
     loop
         execute format('drop %s if exists analytics.%I cascade',
@@ -124,7 +135,7 @@ begin
 end $$;
 delete from meta.view_definitions where name in (
     'daily_active_users', 'platform_daily_activity', 'daily_sessions', 'user_lifecycle', 'acquisition_monthly',
-    'funnel_conversion', 'funnel_user_steps'
+    'funnel_conversion', 'funnel_user_steps', 'billing_monthly'
 );
 drop table core.agg_daily_active_users;
 drop table core.agg_platform_daily_activity;
@@ -132,6 +143,7 @@ drop table core.agg_daily_sessions;
 drop table core.agg_user_lifecycle;
 drop table core.agg_funnel_definitions;
 drop table core.agg_funnel_user_steps;
+drop table core.agg_billing_monthly;
 drop table core.aggregate_backfills;
 """
 
