@@ -1,26 +1,25 @@
 -- grain: one row per month, from the first payment event's month to the latest month with activity
 -- key: month
--- Payments are the valid, deduplicated payment_succeeded / payment_failed track events; an amount that is
--- not a JSON number counts the payment but adds nothing to the amount.
+-- A thin read of core.agg_billing_monthly (sql/core/agg_billing_monthly.sql: which events are payments and
+-- what they amount to), kept by the core layer for the months each run changes; quiet months are zeros.
 with
 
-payments as (
+monthly as (
     select
-        event_name,
-        date_trunc('month', event_at at time zone 'UTC')::date as month,
-        case
-            when jsonb_typeof(properties -> 'amount_cents') = 'number' then (properties ->> 'amount_cents')::numeric
-        end as amount_cents
-    from core.fact_events
-    where event_name in ('payment_succeeded', 'payment_failed') and event_type = 'track'
+        month,
+        payments_succeeded,
+        collected_cents,
+        payments_failed,
+        failed_cents
+    from core.agg_billing_monthly
 ),
 
 bounds as (
     select
-        (select min(month) from payments) as first_month,
+        (select min(monthly.month) from monthly) as first_month,
         -- a payment attributed to nobody is no activity: never drop its month
         greatest(
-            (select max(month) from payments),
+            (select max(monthly.month) from monthly),
             (select date_trunc('month', max(activity_date))::date from core.fact_daily_user_activity)
         ) as last_month
 ),
@@ -28,17 +27,6 @@ bounds as (
 months as (
     select generate_series(first_month, last_month, interval '1 month')::date as month
     from bounds
-),
-
-monthly as (
-    select
-        month,
-        count(*) filter (where event_name = 'payment_succeeded') as payments_succeeded,
-        sum(amount_cents) filter (where event_name = 'payment_succeeded') as collected_cents,
-        count(*) filter (where event_name = 'payment_failed') as payments_failed,
-        sum(amount_cents) filter (where event_name = 'payment_failed') as failed_cents
-    from payments
-    group by month
 ),
 
 final as (

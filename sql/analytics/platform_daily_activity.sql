@@ -1,22 +1,25 @@
 -- grain: one row per UTC day per platform, from the first to the latest day with activity (quiet days: 0);
 -- a user counts once a day, on the platform they used most that day
 -- key: activity_date, platform
+-- A thin read of core.agg_platform_daily_activity (sql/core/agg_platform_daily_activity.sql), which the
+-- core layer keeps for the days each run changes; here only the quiet day-platforms are filled with zeros.
 with
 
-activity as (
+per_day as (
     select
         activity_date,
+        platform,
+        active_users,
         track_events,
-        feature_uses,
-        coalesce(platform, 'unknown') as platform
-    from core.fact_daily_user_activity
+        feature_uses
+    from core.agg_platform_daily_activity
 ),
 
 bounds as (
     select
         min(activity_date) as first_day,
         max(activity_date) as last_day
-    from activity
+    from per_day
 ),
 
 days as (
@@ -26,18 +29,7 @@ days as (
 
 platforms as (
     select distinct platform
-    from activity
-),
-
-per_day as (
-    select
-        activity_date,
-        platform,
-        count(*) as active_users,
-        sum(track_events) as track_events,
-        sum(feature_uses) as feature_uses
-    from activity
-    group by activity_date, platform
+    from per_day
 ),
 
 final as (

@@ -34,7 +34,11 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
         "core_batch", "identity", "fact_events", "core_changes", "dim_users", "dim_accounts", "account_members",
         "dim_features", "dim_documents", "dim_plans",
         "fact_subscription_events", "session_scope", "fact_sessions", "fact_daily_user_activity", "mrr_changes",
-        "fact_mrr_monthly", "watermarks",
+        "fact_mrr_monthly",
+        # core aggregates the analytics views read (issue 10): each rebuilds only the keys core_changes affect
+        "agg_daily_active_users", "agg_platform_daily_activity", "agg_daily_sessions",
+        "agg_user_lifecycle", "agg_funnel_user_steps", "agg_billing_monthly",
+        "watermarks",
     ),
 }
 # What the runs touched, kept for the data checks (meta.check_scope_*): appended to each layer's steps.
@@ -212,6 +216,7 @@ def refresh_analytics(
         rows = funnels.sync_funnel_steps(conn, funnel_steps)
         results.append(StepResult("core.funnel_steps", rows, time.perf_counter() - started))
         say(f"core.funnel_steps: {rows} steps loaded from sql/funnels.yml")
+        results += rebuild_redefined_funnels(conn, say)
         for name in ANALYTICS_VIEWS:
             started = time.perf_counter()
             action = ensure_view(conn, name, reader_role, refresh=True)
@@ -222,6 +227,14 @@ def refresh_analytics(
         for name in ANALYTICS_TABLES:
             apply_comments(conn, name)
     return results
+
+
+def rebuild_redefined_funnels(conn: psycopg.Connection, say: Callable[[str], None]) -> list[StepResult]:
+    """Run core's funnel step with no changes: it rebuilds the funnels whose definition differs from the built one."""
+    with conn.transaction():
+        conn.execute("create temp table core_changes (message_id text, user_id text, previous_user_id text,"
+                     " event_type text, event_name text, event_at timestamptz, event_date date) on commit drop")
+        return run_steps(conn, "core", ("agg_funnel_user_steps",), say)
 
 
 def views_current(conn: psycopg.Connection) -> bool:

@@ -20,7 +20,8 @@ from saas_analytics import files, transform
 # every core table a run writes (core.funnel_steps is configuration synced from funnels YAML, not data)
 CORE_TABLES = ("dim_users", "dim_features", "dim_documents", "dim_plans", "dim_accounts", "account_members",
                "identity_link_candidates", "identity_links", "identity_map", "fact_events",
-               "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "fact_mrr_monthly")
+               "fact_subscription_events", "fact_sessions", "fact_daily_user_activity", "fact_mrr_monthly",
+               *(step for step in transform.LAYER_STEPS["core"] if step.startswith("agg_")))
 CONTRACT_VIEWS = ("daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
                   "platform_daily_activity")
 PROCESSING_TIMES = ("updated_at", "staged_at", "loaded_at")  # when a row was (re)written, not what it says

@@ -164,6 +164,7 @@ def snapshot(conninfo: str) -> dict[str, list]:
         "core.dim_plans", "core.fact_events", "core.fact_subscription_events", "core.fact_sessions",
         "core.fact_daily_user_activity", "core.identity_link_candidates", "core.identity_links", "core.identity_map",
         "core.dim_accounts", "core.account_members", "core.fact_mrr_monthly",
+        *[f"core.{step}" for step in transform.LAYER_STEPS["core"] if step.startswith("agg_")],  # issue 10
         "core.watermarks",
         *[f"analytics.{name}" for name in transform.ANALYTICS_VIEWS if name != "pipeline_run_summary"],  # audit
     ]
