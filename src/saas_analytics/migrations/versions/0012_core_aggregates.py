@@ -6,14 +6,14 @@ follows days or months, not events. `core.aggregate_backfills` lists the aggrega
 full once (a warehouse that already holds history when this migration runs); the step removes its row.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -12,14 +12,14 @@ A small partial index finds a person's `signed_up` events (one or so per person)
 `assert_core_signup_is_earliest` without reading the person's whole history.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
