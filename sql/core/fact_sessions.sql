@@ -14,10 +14,8 @@ insert into core.fact_sessions (
 
 with
 
--- in person order: each person's events then sort on their own (by time, file, line), not the whole day at once
 scope as (
     select * from session_scope
-    order by user_id
 ),
 
 -- a lateral lookup per person: the (user_id, event_date) index is used even with stale statistics
