@@ -10,7 +10,10 @@ inserted as (
         events.event_type,
         events.event_name,
         events.event_at,
-        events.event_date
+        events.event_date,
+        events.platform,
+        events.file_id,
+        events.line_no
     from core.fact_events as events
     inner join core_batch on events.message_id = core_batch.message_id
 ),
@@ -24,7 +27,10 @@ reattributed as (
         events.event_type,
         events.event_name,
         events.event_at,
-        events.event_date
+        events.event_date,
+        events.platform,
+        events.file_id,
+        events.line_no
     from core_reattributed as moved
     inner join core.fact_events as events on moved.message_id = events.message_id
 ),

@@ -21,9 +21,18 @@ lost as (
     where previous_user_id is not null
 ),
 
--- this run's events of persons who only gained events: merged into their row below
+-- this run's events of persons who only gained events: merged into their row below (core_changes carries
+-- the columns read here, so the day's events are not looked up again in fact_events)
 gained as (
-    select changes.message_id
+    select
+        changes.message_id,
+        changes.user_id,
+        changes.event_type,
+        changes.event_name,
+        changes.event_at,
+        changes.platform,
+        changes.file_id,
+        changes.line_no
     from core_changes as changes
     where
         changes.user_id is not null
@@ -34,32 +43,23 @@ gained as (
 ),
 
 rebuilt as (
-    select events.message_id
-    from core.fact_events as events
-    inner join lost on events.user_id = lost.user_id
-),
-
-source_events as (
-    select message_id from gained
-    union all
-    select message_id from rebuilt
-),
-
-batch as (
     select
+        events.message_id,
         events.user_id,
         events.event_type,
         events.event_name,
         events.event_at,
         events.platform,
-        events.properties,
         events.file_id,
-        events.line_no,
-        staged.traits,
-        staged.context
-    from source_events
-    inner join core.fact_events as events on source_events.message_id = events.message_id
-    inner join staging.events as staged on source_events.message_id = staged.message_id
+        events.line_no
+    from core.fact_events as events
+    inner join lost on events.user_id = lost.user_id
+),
+
+batch as (
+    select * from gained
+    union all
+    select * from rebuilt
 ),
 
 seen as (
@@ -71,37 +71,54 @@ seen as (
     group by user_id
 ),
 
--- the earliest signed_up defines the signup (and its acquisition channel: properties.channel, else the campaign)
+-- the earliest signed_up defines the signup (and its acquisition channel: properties.channel, else the campaign);
+-- the few signed_up and identify events fetch their properties, traits and context by message_id
 signups as (
-    select distinct on (user_id)
-        user_id,
-        event_at as signup_at,
-        coalesce(properties ->> 'channel', context -> 'campaign' ->> 'source') as acquisition_channel
+    select distinct on (batch.user_id)
+        batch.user_id,
+        batch.event_at as signup_at,
+        coalesce(events.properties ->> 'channel', staged.context -> 'campaign' ->> 'source') as acquisition_channel
     from batch
-    where event_type = 'track' and event_name = 'signed_up'
-    order by user_id asc, event_at asc, file_id asc, line_no asc
+    inner join core.fact_events as events on batch.message_id = events.message_id
+    inner join staging.events as staged on batch.message_id = staged.message_id
+    where batch.event_type = 'track' and batch.event_name = 'signed_up'
+    order by batch.user_id asc, batch.event_at asc, batch.file_id asc, batch.line_no asc
 ),
 
 -- the latest identify carries the current traits; the email is reduced to its domain
 identifies as (
-    select distinct on (user_id)
-        user_id,
-        event_at as traits_updated_at,
-        traits ->> 'company' as company,
-        traits ->> 'country' as country,
-        nullif(lower(split_part(traits ->> 'email', '@', 2)), '') as email_domain
+    select distinct on (batch.user_id)
+        batch.user_id,
+        batch.event_at as traits_updated_at,
+        staged.traits ->> 'company' as company,
+        staged.traits ->> 'country' as country,
+        nullif(lower(split_part(staged.traits ->> 'email', '@', 2)), '') as email_domain
     from batch
-    where event_type = 'identify'
-    order by user_id asc, event_at desc, file_id desc, line_no desc
+    inner join staging.events as staged on batch.message_id = staged.message_id
+    where batch.event_type = 'identify'
+    order by batch.user_id asc, batch.event_at desc, batch.file_id desc, batch.line_no desc
+),
+
+-- the platform of a person's earliest event with one: the earliest time per person first (a hash
+-- aggregate, no sort of the day's events), then the first in load order among the events at that time
+first_platform_at as (
+    select
+        user_id,
+        min(event_at) as event_at
+    from batch
+    where platform is not null
+    group by user_id
 ),
 
 first_platforms as (
-    select distinct on (user_id)
-        user_id,
-        platform as first_platform
+    select distinct on (batch.user_id)
+        batch.user_id,
+        batch.platform as first_platform
     from batch
-    where platform is not null
-    order by user_id asc, event_at asc, file_id asc, line_no asc
+    inner join first_platform_at
+        on batch.user_id = first_platform_at.user_id and batch.event_at = first_platform_at.event_at
+    where batch.platform is not null
+    order by batch.user_id asc, batch.event_at asc, batch.file_id asc, batch.line_no asc
 ),
 
 final as (

@@ -40,9 +40,9 @@ known_user_ids as (
                 select 1 from core.fact_events as f
                 where f.sent_user_id = batch.anonymous_id
             )
-            or exists (
-                select 1 from core_batch as b
-                where b.sent_user_id = batch.anonymous_id
+            -- (a hashed list of the batch's user ids, not a scan of the batch per event)
+            or batch.anonymous_id in (
+                select b.sent_user_id from core_batch as b
             )
         )
 ),

@@ -52,12 +52,29 @@ all_links as (
     select * from alias_links
 ),
 
--- a self-link (anonymousId = userId) can never win: it is a cycle
-earliest_links as (
-    select distinct on (source_id, target_id) *
+-- a self-link (anonymousId = userId) can never win: it is a cycle. The earliest time per pair first (a hash
+-- aggregate: no sort of the day's events), then the first in load order among the links at that time
+earliest_at as (
+    select
+        source_id,
+        target_id,
+        min(linked_at) as linked_at
     from all_links
     where source_id <> target_id
-    order by source_id, target_id, linked_at, file_id, line_no, case link_type when 'anonymous' then 0 else 1 end
+    group by source_id, target_id
+),
+
+earliest_links as (
+    select distinct on (all_links.source_id, all_links.target_id) all_links.*
+    from all_links
+    inner join earliest_at
+        on
+            all_links.source_id = earliest_at.source_id
+            and all_links.target_id = earliest_at.target_id
+            and all_links.linked_at = earliest_at.linked_at
+    order by
+        all_links.source_id, all_links.target_id, all_links.linked_at, all_links.file_id, all_links.line_no,
+        case all_links.link_type when 'anonymous' then 0 else 1 end
 ),
 
 -- a pair seen before keeps its earliest occurrence; returned rows are pairs that are new or now earlier

@@ -105,6 +105,9 @@ def run_layer(conninfo: str, layer: str, progress: Callable[[str], None] | None 
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
+        # A big day's batch tables (core_batch: ~400 MB at 1 M events) stay in memory, not spilled and re-read;
+        # a fresh session's first temp table comes after this, and local buffers are only taken as they fill.
+        conn.execute("set local temp_buffers = '1GB'")
         # The day's rows are in cache and few: index lookups into history are cheap. With the default
         # (4.0, spinning disks) the planner hashed all of core.fact_events to join a few hundred ids.
         conn.execute("set local random_page_cost = 1.1")
