@@ -122,9 +122,11 @@ def explain_staging(conninfo: str) -> None:
 
 def layer_sizes(conninfo: str) -> tuple[int, list[tuple[str, int]], list[tuple]]:
     """(raw events, [(layer, bytes)], [(table, heap, toast, indexes)]): what each layer occupies."""
+    from saas_analytics import queries
+
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("vacuum analyze")
-        events = conn.execute("select count(*) from raw.events").fetchone()[0] or 1
+        events = queries.scalar(conn, "raw_event_count") or 1
         layers = conn.execute(
             "select n.nspname, sum(pg_total_relation_size(c.oid))::bigint from pg_class c"
             " join pg_namespace n on n.oid = c.relnamespace"
