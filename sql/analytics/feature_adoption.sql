@@ -1,13 +1,15 @@
 -- grain: one row per feature
 -- key: feature
+-- A read of core.agg_feature_users (one row per person per feature, kept by the core layer for the persons
+-- each run changes; definitions: docs/metrics.md).
 with
 
-feature_uses as (
+feature_users as (
     select
         user_id,
-        feature
-    from core.fact_events
-    where event_type = 'track' and event_name = 'feature_used' and user_id is not null
+        feature,
+        uses
+    from core.agg_feature_users
 ),
 
 -- the denominator: every person ever active (a track, page or screen event); uses by nobody count nowhere
@@ -19,9 +21,9 @@ active_users as (
 per_feature as (
     select
         feature,
-        count(*) as total_uses,
-        count(distinct user_id) as unique_users
-    from feature_uses
+        sum(uses) as total_uses,
+        count(*) as unique_users
+    from feature_users
     group by feature
 ),
 

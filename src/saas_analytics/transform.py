@@ -37,7 +37,7 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
         "fact_mrr_monthly",
         # core aggregates the analytics views read (issue 10): each rebuilds only the keys core_changes affect
         "agg_daily_active_users", "agg_platform_daily_activity", "agg_daily_sessions",
-        "agg_user_lifecycle", "agg_funnel_user_steps", "agg_billing_monthly",
+        "agg_user_lifecycle", "agg_funnel_user_steps", "agg_billing_monthly", "agg_feature_users",
         "watermarks",
     ),
 }

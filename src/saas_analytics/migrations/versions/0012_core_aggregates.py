@@ -112,6 +112,16 @@ create table core.agg_billing_monthly (
 );
 
 insert into core.aggregate_backfills (aggregate) values ('agg_billing_monthly');
+
+-- one row per person per feature they used
+create table core.agg_feature_users (
+    user_id text not null,
+    feature text not null,
+    uses integer not null,
+    primary key (user_id, feature)
+);
+
+insert into core.aggregate_backfills (aggregate) values ('agg_feature_users');
 """
 
 DOWNGRADE = """
@@ -126,7 +136,7 @@ begin
         inner join pg_namespace as n on c.relnamespace = n.oid
         where n.nspname = 'analytics' and c.relname in (
             'daily_active_users', 'platform_daily_activity', 'daily_sessions', 'user_lifecycle',
-            'acquisition_monthly', 'funnel_conversion', 'funnel_user_steps', 'billing_monthly'
+            'acquisition_monthly', 'funnel_conversion', 'funnel_user_steps', 'billing_monthly', 'feature_adoption'
         )
     loop
         execute format('drop %s if exists analytics.%I cascade',
@@ -135,7 +145,7 @@ begin
 end $$;
 delete from meta.view_definitions where name in (
     'daily_active_users', 'platform_daily_activity', 'daily_sessions', 'user_lifecycle', 'acquisition_monthly',
-    'funnel_conversion', 'funnel_user_steps', 'billing_monthly'
+    'funnel_conversion', 'funnel_user_steps', 'billing_monthly', 'feature_adoption'
 );
 drop table core.agg_daily_active_users;
 drop table core.agg_platform_daily_activity;
@@ -144,6 +154,7 @@ drop table core.agg_user_lifecycle;
 drop table core.agg_funnel_definitions;
 drop table core.agg_funnel_user_steps;
 drop table core.agg_billing_monthly;
+drop table core.agg_feature_users;
 drop table core.aggregate_backfills;
 """
 
