@@ -25,15 +25,13 @@ built as (
         )
 ),
 
--- activity events that appeared for a person or left one (re-attributed, withdrawn by a correction)
+-- the person-days this run changed (activity that appeared for a person or left one), as the
+-- fact_daily_user_activity step (run before this one) found them
 changed as (
     select
         min(event_date) as changed_from,
         max(event_date) + 29 as changed_to
-    from core_changes
-    where
-        event_type in ('track', 'page', 'screen')
-        and (user_id is not null or previous_user_id is not null)
+    from daily_activity_touched
 ),
 
 -- days of the activity range before or after the days built (all of them when none is built)

@@ -14,18 +14,12 @@ with kinds as (
     ) as kind (period, step)
 ),
 
+-- the person-days this run changed, as the fact_daily_user_activity step (run before this one) found them
 changed as (
     select
         user_id,
         event_date
-    from core_changes
-    where event_type in ('track', 'page', 'screen') and user_id is not null
-    union
-    select
-        previous_user_id as user_id,
-        event_date
-    from core_changes
-    where event_type in ('track', 'page', 'screen') and previous_user_id is not null
+    from daily_activity_touched
 ),
 
 changed_periods as (
