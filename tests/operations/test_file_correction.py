@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from ops_helpers import rows, track, write_events
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pipeline_helpers import assert_matches_reference, run_pipeline
+from pipeline_helpers import assert_matches_reference, run_pipeline, write_corrected_day
 from saas_analytics import files, transform
 
 # every core table a run writes (core.funnel_steps is configuration synced from funnels YAML, not data)
@@ -113,20 +111,7 @@ def test_replace_on_simulated_data_equals_a_clean_run_and_replacing_back_restore
     original = target.read_bytes()
 
     # the correction: a fifth of the day's lines withdrawn, every feature_used renamed
-    lines = gzip.decompress(original).splitlines()
-    corrected = []
-    for i, line in enumerate(lines):
-        if i % 5 == 0:
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            corrected.append(line)
-            continue
-        if isinstance(event, dict) and event.get("event") == "feature_used":
-            event.setdefault("properties", {})["feature"] = "renamed_feature"
-        corrected.append(json.dumps(event).encode())
-    target.write_bytes(gzip.compress(b"\n".join(corrected) + b"\n", mtime=0))
+    write_corrected_day(target)
 
     result = files.correct(warehouse_db, name, "replace", landing, by="bob")
     assert result.events_withdrawn > 0 and result.users_rebuilt > 0

@@ -8,8 +8,6 @@ by a core run); the analytics views over them still match the independent pandas
 
 from __future__ import annotations
 
-import gzip
-import json
 import shutil
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pipeline_helpers import assert_matches_reference, run_pipeline
+from pipeline_helpers import assert_matches_reference, run_pipeline, write_corrected_day
 from saas_analytics import files, transform
 from saas_analytics.simulator import SimulationConfig, simulate
 
@@ -86,20 +84,7 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
 
     # a correction of a mid-history day: a fifth of its lines withdrawn, every feature renamed
     target = landing_dir / days[12]
-    lines = gzip.decompress(target.read_bytes()).splitlines()
-    corrected = []
-    for i, line in enumerate(lines):
-        if i % 5 == 0:
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            corrected.append(line)
-            continue
-        if isinstance(event, dict) and event.get("event") == "feature_used":
-            event.setdefault("properties", {})["feature"] = "renamed_feature"
-        corrected.append(json.dumps(event).encode())
-    target.write_bytes(gzip.compress(b"\n".join(corrected) + b"\n", mtime=0))
+    write_corrected_day(target)
     result = files.correct(warehouse_db, days[12].as_posix(), "replace", landing_dir, by="test")
     assert result.events_withdrawn > 0
     assert {table: contents(warehouse_db, table) for table in AGGREGATES} != before  # the correction reached them
