@@ -52,6 +52,8 @@ class Settings:
     metabase_collection: str | None = None
     # A landing file younger than this (by mtime), or empty, is left for the next run (still uploading).
     landing_settle_seconds: float = 60.0
+    # Hash every landing file every run, not only new files and files whose size or mtime moved since loading.
+    landing_verify_content: bool = False
     # The local Airflow api-server (UI, REST API, execution API): where it listens.
     airflow_host: str = "127.0.0.1"
     airflow_port: int = 8080
@@ -123,6 +125,7 @@ def get_settings() -> Settings:
         metabase_database_name=os.environ.get("METABASE_DATABASE_NAME") or None,
         metabase_collection=os.environ.get("METABASE_COLLECTION") or None,
         landing_settle_seconds=_seconds("LANDING_SETTLE_SECONDS", 60.0),
+        landing_verify_content=bool(_flag("LANDING_VERIFY_CONTENT")),
         airflow_host=os.environ.get("AIRFLOW_HOST") or "127.0.0.1",
         airflow_port=_port("AIRFLOW_PORT", 8080),
         operator=os.environ.get("SAAS_OPERATOR") or None,

@@ -109,11 +109,11 @@ def _reload_raw(conn: psycopg.Connection, file_id: int, path: Path, name: str, b
     conn.execute("update raw.events set file_id = %s where file_id = %s", [file_id, new_id])
     conn.execute("update raw.rejected_lines set file_id = %s where file_id = %s", [file_id, new_id])
     new = conn.execute("delete from raw.load_files where file_id = %s returning file_name, sha256, size_bytes,"
-                       " batch_id, lines_read, lines_loaded, lines_rejected, load_seconds, loaded_at",
+                       " file_mtime_ns, batch_id, lines_read, lines_loaded, lines_rejected, load_seconds, loaded_at",
                        [new_id]).fetchone()
-    conn.execute("update raw.load_files set file_name = %s, sha256 = %s, size_bytes = %s, batch_id = %s,"
-                 " lines_read = %s, lines_loaded = %s, lines_rejected = %s, load_seconds = %s, loaded_at = %s"
-                 " where file_id = %s", [*new, file_id])
+    conn.execute("update raw.load_files set file_name = %s, sha256 = %s, size_bytes = %s, file_mtime_ns = %s,"
+                 " batch_id = %s, lines_read = %s, lines_loaded = %s, lines_rejected = %s, load_seconds = %s,"
+                 " loaded_at = %s where file_id = %s", [*new, file_id])
     return sha256, result.lines_read
 
 

@@ -294,11 +294,12 @@ def load_file(
     strict_json = conn.info.server_version < 170000
     try:
         with conn.transaction(), conn.cursor() as cur:
+            stat = path.stat()
             file_id = cur.execute(
-                "insert into raw.load_files (file_name, sha256, size_bytes, batch_id, lines_read,"
-                " lines_loaded, lines_rejected, load_seconds) values (%s, %s, %s, %s, 0, 0, 0, 0)"
+                "insert into raw.load_files (file_name, sha256, size_bytes, file_mtime_ns, batch_id, lines_read,"
+                " lines_loaded, lines_rejected, load_seconds) values (%s, %s, %s, %s, %s, 0, 0, 0, 0)"
                 " returning file_id",
-                [name, sha256, path.stat().st_size, batch_id],
+                [name, sha256, stat.st_size, stat.st_mtime_ns, batch_id],
             ).fetchone()[0]
             result = _copy_file(cur, path, file_id, strict_json)
             lines_read, held = result.lines_read, result.held
@@ -327,10 +328,42 @@ def load_file(
     return FileResult(name, "loaded", lines_read, lines_read - len(rejected), len(rejected), seconds)
 
 
+@dataclass(frozen=True)
+class Registered:
+    """What the file registry recorded of a loaded file: its content hash and its size and mtime then."""
+
+    sha256: str
+    size_bytes: int
+    mtime_ns: int | None
+
+
+def registered_files(conn: psycopg.Connection) -> dict[str, Registered]:
+    """Every loaded file's registry entry by name (one query: a run does not ask file by file)."""
+    rows = conn.execute("select file_name, sha256, size_bytes, file_mtime_ns from raw.load_files").fetchall()
+    return {name: Registered(sha, size, mtime) for name, sha, size, mtime in rows}
+
+
+def unchanged_since_loaded(path: Path, entry: Registered | None) -> bool:
+    """True when a registered file still has the size and mtime it had when its content was hashed.
+
+    The quick check rsync and make rely on: a run re-reads (hashes) only files that are new or whose size
+    or mtime moved, so a day's load does not re-read the year of files before it. LANDING_VERIFY_CONTENT=1
+    hashes every file every run instead (for a landing store that rewrites files keeping size and mtime).
+    """
+    if entry is None or entry.mtime_ns is None:
+        return False
+    stat = path.stat()
+    return stat.st_size == entry.size_bytes and stat.st_mtime_ns == entry.mtime_ns
+
+
 def _registry_check(conn: psycopg.Connection, path: Path, sha256: str, name: str) -> FileResult | None:
     """None when the file is new; otherwise the skip or failure the registry dictates."""
     row = conn.execute("select sha256 from raw.load_files where file_name = %s", [name]).fetchone()
     if row and row[0] == sha256:
+        # same content, new mtime (touched, copied back): remember the stamp so the next run need not hash it
+        stat = path.stat()
+        conn.execute("update raw.load_files set file_mtime_ns = %s where file_name = %s and size_bytes = %s",
+                     [stat.st_mtime_ns, name, stat.st_size])
         return FileResult(name, "skipped", message="already loaded")
     if row:
         return FileResult(
@@ -354,12 +387,15 @@ def load_landing(
     progress: Callable[[str], None] | None = None,
     fail_on_error: bool = True,
     settle_seconds: float | None = None,
+    verify_content: bool | None = None,
 ) -> LoadReport:
     """Load every settled landing file not yet loaded, in name order; set bad files aside as files.
 
     Files younger than `settle_seconds` (default: LANDING_SETTLE_SECONDS) or empty wait for the next
     run, unregistered. A changed or unreadable file is quarantined (raw.quarantined_files) and the
-    others load; with `fail_on_error`, LoadError is raised afterwards naming them.
+    others load; with `fail_on_error`, LoadError is raised afterwards naming them. A loaded file whose
+    size and mtime are those recorded is skipped unread, unless `verify_content` (default:
+    LANDING_VERIFY_CONTENT) asks to hash every file.
     """
     say = progress or log.info
     landing_dir = Path(landing_dir)
@@ -368,10 +404,12 @@ def load_landing(
             f"landing folder {landing_dir} does not exist: create it, set LANDING_DIR, "
             "or run `saas-analytics simulate`"
         )
-    if settle_seconds is None:
+    if settle_seconds is None or verify_content is None:
         from saas_analytics.config import get_settings
 
-        settle_seconds = get_settings().landing_settle_seconds
+        settings = get_settings()
+        settle_seconds = settings.landing_settle_seconds if settle_seconds is None else settle_seconds
+        verify_content = settings.landing_verify_content if verify_content is None else verify_content
     files, waiting = settled_files(landing_dir, landing_files(landing_dir), settle_seconds)
     for result in waiting:
         say(f"{result.file_name}: left for the next run — {result.message}")
@@ -384,8 +422,14 @@ def load_landing(
         report = LoadReport(batch_id, list(waiting))
         if not files and not waiting:
             say(f"{landing_dir}: no landing files (*.jsonl, *.ndjson, *.json, optionally .gz, or *.gz) at any depth")
+        registry = {} if verify_content else registered_files(conn)
+        quarantined = open_quarantines(conn)
         for i, path in enumerate(files, 1):
-            result = _load_one(conn, path, batch_id, relative_name(landing_dir, path))
+            name = relative_name(landing_dir, path)
+            if name not in quarantined and unchanged_since_loaded(path, registry.get(name)):
+                report.files.append(FileResult(name, "skipped", message="already loaded (size and mtime unchanged)"))
+                continue
+            result = _load_one(conn, path, batch_id, name)
             report.files.append(result)
             if result.status == "loaded":
                 rate = result.lines_read / result.seconds if result.seconds else 0
@@ -479,6 +523,12 @@ def quarantine_file(conn: psycopg.Connection, path: Path, name: str, sha256: str
                 [batch_id, name, sha256, reason],
             )
     return FileResult(name, "quarantined", message=reason)
+
+
+def open_quarantines(conn: psycopg.Connection) -> set[str]:
+    """Names of the landing files set aside and not yet resolved (each is re-read every run)."""
+    rows = conn.execute("select file_name from raw.quarantined_files where status = 'quarantined'").fetchall()
+    return {row[0] for row in rows}
 
 
 def resolve_quarantine(conn: psycopg.Connection, file_name: str, resolution: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import psycopg
@@ -179,3 +180,83 @@ def test_files_load_in_name_order_and_plain_jsonl_is_accepted(warehouse_db, land
     with psycopg.connect(warehouse_db) as conn:
         names = [r[0] for r in conn.execute("select file_name from raw.load_files order by file_id")]
     assert names == ["events_2026-06-01.jsonl.gz", "events_2026-06-02.jsonl"]
+
+
+def _hashes(monkeypatch) -> list[str]:
+    """Record the files the loader hashes (reads whole) from now on."""
+    hashed: list[str] = []
+    real = loader.file_sha256
+
+    def spy(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(loader, "file_sha256", spy)
+    return hashed
+
+
+def test_a_run_reads_only_new_or_touched_files(warehouse_db, landing_dir, monkeypatch):
+    old = write_lines(landing_dir / "events_2026-06-01.jsonl.gz", [json.dumps(event(1)).encode()])
+    loader.load_landing(warehouse_db, landing_dir)
+    hashed = _hashes(monkeypatch)
+
+    write_lines(landing_dir / "events_2026-06-02.jsonl.gz", [json.dumps(event(2)).encode()])
+    report = loader.load_landing(warehouse_db, landing_dir)
+    assert hashed == ["events_2026-06-02.jsonl.gz"]
+    assert [(f.file_name, f.status) for f in report.files] == [
+        ("events_2026-06-01.jsonl.gz", "skipped"), ("events_2026-06-02.jsonl.gz", "loaded")]
+
+    # touched, same bytes: hashed once, found unchanged, its new mtime remembered
+    hashed.clear()
+    stat = old.stat()
+    os.utime(old, ns=(stat.st_atime_ns, stat.st_mtime_ns - 5_000_000_000))
+    assert [f.status for f in loader.load_landing(warehouse_db, landing_dir).files] == ["skipped", "skipped"]
+    assert hashed == ["events_2026-06-01.jsonl.gz"]
+    hashed.clear()
+    loader.load_landing(warehouse_db, landing_dir)
+    assert hashed == []
+    assert scalar(warehouse_db, "select count(*) from raw.events") == 2
+
+
+def test_a_file_registered_before_the_stamp_existed_is_hashed_once(warehouse_db, landing_dir, monkeypatch):
+    write_lines(landing_dir / "events_2026-06-01.jsonl.gz", [json.dumps(event(1)).encode()])
+    loader.load_landing(warehouse_db, landing_dir)
+    with psycopg.connect(warehouse_db) as conn:  # as migration 0019 leaves files loaded before it
+        conn.execute("update raw.load_files set file_mtime_ns = null")
+    hashed = _hashes(monkeypatch)
+    loader.load_landing(warehouse_db, landing_dir)
+    loader.load_landing(warehouse_db, landing_dir)
+    assert hashed == ["events_2026-06-01.jsonl.gz"]
+    assert scalar(warehouse_db, "select count(*) from raw.load_files where file_mtime_ns is null") == 0
+
+
+def test_same_size_and_mtime_hides_a_rewrite_unless_content_is_verified(warehouse_db, landing_dir):
+    path = landing_dir / "events_2026-06-01.jsonl"
+    path.write_bytes(json.dumps(event(1)).encode() + b"\n")
+    loader.load_landing(warehouse_db, landing_dir)
+    stat = path.stat()
+    # rewritten in place to bytes of the same length, its mtime put back (what the quick check cannot see)
+    path.write_bytes(json.dumps(event(7)).encode() + b"\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+
+    assert [f.status for f in loader.load_landing(warehouse_db, landing_dir).files] == ["skipped"]
+    with pytest.raises(loader.LoadError, match="different content"):
+        loader.load_landing(warehouse_db, landing_dir, verify_content=True)
+
+
+def test_a_quarantined_file_restored_with_its_old_mtime_is_resolved(warehouse_db, landing_dir):
+    path = write_lines(landing_dir / "events_2026-06-01.jsonl.gz", [json.dumps(event(1)).encode()])
+    original, stat = path.read_bytes(), path.stat()
+    loader.load_landing(warehouse_db, landing_dir)
+    write_lines(path, [json.dumps(event(1)).encode(), json.dumps(event(2)).encode()])
+    loader.load_landing(warehouse_db, landing_dir, fail_on_error=False)
+    assert scalar(warehouse_db, "select status from raw.quarantined_files") == "quarantined"
+
+    path.write_bytes(original)  # the operator restores the loaded copy, e.g. `cp -p`
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    report = loader.load_landing(warehouse_db, landing_dir)
+
+    assert [f.status for f in report.files] == ["skipped"]
+    assert scalar(warehouse_db, "select resolution from raw.quarantined_files") == "restored"
+    assert scalar(warehouse_db, "select count(*) from raw.events") == 1
