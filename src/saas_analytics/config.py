@@ -143,8 +143,8 @@ def get_settings() -> Settings:
 # docs/benchmarks.md, "Issue 10, third pass: core on a big day".
 EMBEDDED_PG_SETTINGS: dict[str, str] = {
     "shared_buffers": "1GB",
-    "max_wal_size": "8GB",
-    "checkpoint_timeout": "30min",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
 }
 EMBEDDED_PG_PREFIX = "WAREHOUSE_PG_"
 

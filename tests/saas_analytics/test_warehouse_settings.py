@@ -47,8 +47,8 @@ def test_defaults_raise_the_servers_memory_and_wal_limits(fresh_settings, monkey
         monkeypatch.delenv(name, raising=False)
     values = dict(get_settings().embedded_pg_settings)
     assert values["shared_buffers"] == "1GB"
-    assert values["max_wal_size"] == "8GB"
-    assert values["checkpoint_timeout"] == "30min"
+    assert values["max_wal_size"] == "4GB"
+    assert values["checkpoint_timeout"] == "15min"
 
 
 def test_the_environment_overrides_and_adds_settings(fresh_settings, monkeypatch):
@@ -58,7 +58,7 @@ def test_the_environment_overrides_and_adds_settings(fresh_settings, monkeypatch
     values = dict(get_settings().embedded_pg_settings)
     assert values["shared_buffers"] == "2GB"
     assert values["wal_compression"] == "on"
-    assert values["max_wal_size"] == "8GB"
+    assert values["max_wal_size"] == "4GB"
 
 
 def test_a_name_that_is_no_setting_is_a_clear_error(fresh_settings, monkeypatch):
