@@ -2,20 +2,20 @@
 -- temp table: the runner creates it for this run's transaction; derived facts rebuild what it touches
 with
 
+-- the rows fact_events' insert returned (a message_id core already held is no change of this run)
 inserted as (
     select
-        events.message_id,
-        events.user_id,
+        message_id,
+        user_id,
         null::text as previous_user_id,
-        events.event_type,
-        events.event_name,
-        events.event_at,
-        events.event_date,
-        events.platform,
-        events.file_id,
-        events.line_no
-    from core.fact_events as events
-    inner join core_batch on events.message_id = core_batch.message_id
+        event_type,
+        event_name,
+        event_at,
+        event_date,
+        platform,
+        file_id,
+        line_no
+    from core_inserted
 ),
 
 -- a late identify or alias moved these earlier events from previous_user_id (null: nobody) to user_id

@@ -10,11 +10,19 @@ where
         where known.sent_user_id = batch.sent_user_id
     );
 
--- Step 2: this run's events, attributed to their person.
-insert into core.fact_events (
-    message_id, user_id, sent_user_id, anonymous_id, previous_id, group_id, event_type, event_name, event_at,
-    event_date, received_at, platform, feature, document_id, session_id, properties, file_id, line_no
-)
+-- Step 2: this run's events, attributed to their person; the rows inserted are kept for core_changes
+-- (instead of a join of the day back to core.fact_events by message_id).
+create temp table core_inserted (
+    message_id text,
+    user_id text,
+    event_type text,
+    event_name text,
+    event_at timestamptz,
+    event_date date,
+    platform text,
+    file_id bigint,
+    line_no integer
+) on commit drop;
 
 with
 
@@ -74,10 +82,22 @@ final as (
     left join identity_map as by_user on batch.sent_user_id = by_user.id
     left join identity_map as by_anonymous on batch.anonymous_id = by_anonymous.id
     left join known_user_ids on batch.anonymous_id = known_user_ids.id
+),
+
+inserted as (
+    insert into core.fact_events (
+        message_id, user_id, sent_user_id, anonymous_id, previous_id, group_id, event_type, event_name, event_at,
+        event_date, received_at, platform, feature, document_id, session_id, properties, file_id, line_no
+    )
+    select * from final
+    on conflict (message_id) do nothing
+    returning message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no
 )
 
-select * from final
-on conflict (message_id) do nothing;
+insert into core_inserted (
+    message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no
+)
+select * from inserted;
 
 -- Step 3: earlier events whose person changed (a late identify or alias): re-attributed, and kept for core_changes.
 -- (statistics first: unanalyzed, the two id lists look like 2,000 ids and the planner hashes all of fact_events)

