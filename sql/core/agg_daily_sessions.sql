@@ -28,10 +28,7 @@ spans as (
     select
         '-infinity'::date as span_first_day,
         'infinity'::date as span_last_day
-    where exists (
-            select from core.aggregate_backfills as backfills
-            where backfills.aggregate = 'agg_daily_sessions'
-        )
+    where core.backfill_requested('agg_daily_sessions')
 ),
 
 final as (
