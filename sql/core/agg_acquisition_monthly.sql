@@ -1,7 +1,7 @@
 -- grain: one row per signup month per acquisition channel with at least one signup
 -- Definitions: docs/metrics.md (Acquisition). A month is recounted from core.dim_users (its signups),
--- core.agg_funnel_user_steps (activated) and core.fact_subscription_events (paid) when this run's changes
--- name one of its persons (their signup, subscriptions or funnel progress may have changed), when a person
+-- core.agg_funnel_user_steps (activated) and core.fact_subscription_events (paid) when one of its persons had
+-- a signed_up or subscription event change or was rebuilt in the activation funnel, when a person
 -- left it (its signups per channel no longer match core.dim_users: one pass over the persons, no events),
 -- when the activation funnel was redefined, and every month while core.aggregate_backfills asks for it.
 create temp table acquisition_months_touched on commit drop as
@@ -17,14 +17,24 @@ signups as (
     where signup_at is not null
 ),
 
+-- persons whose signup (and channel) or subscriptions a change reached, or whose activation funnel
+-- progress agg_funnel_user_steps rebuilt (run before this step)
 changed_persons as (
     select user_id
     from core_changes
-    where user_id is not null
+    where
+        user_id is not null
+        and event_name in ('signed_up', 'subscription_started', 'subscription_changed', 'subscription_cancelled')
     union
     select previous_user_id as user_id
     from core_changes
-    where previous_user_id is not null
+    where
+        previous_user_id is not null
+        and event_name in ('signed_up', 'subscription_started', 'subscription_changed', 'subscription_cancelled')
+    union
+    select touched.user_id
+    from funnel_persons_touched as touched
+    where touched.funnel = 'activation'
 ),
 
 named as (
