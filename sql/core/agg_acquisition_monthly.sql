@@ -80,6 +80,8 @@ final as (
 
 select * from final;
 
+analyze acquisition_months_touched;
+
 delete from core.agg_acquisition_monthly as acquisition
 using acquisition_months_touched as touched
 where acquisition.signup_month = touched.signup_month;

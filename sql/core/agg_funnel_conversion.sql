@@ -22,6 +22,8 @@ final as (
 
 select * from final;
 
+analyze funnel_conversion_through;
+
 create temp table funnel_months_touched on commit drop as
 
 with
@@ -156,19 +158,27 @@ entered as (
     group by funnel, cohort_month
 ),
 
--- only eligible persons count as reached (or not)
+-- only eligible persons count as reached (or not); each one's steps looked up by key (offset 0: one lookup
+-- per person, not a scan of every person's progress)
 reached as (
     select
-        progress.funnel,
+        entrants.funnel,
         entrants.cohort_month,
-        progress.step,
+        person_steps.step,
         count(*) as reached_users,
-        percentile_cont(0.5) within group (order by progress.seconds_to_step) as median_seconds_to_step
+        percentile_cont(0.5) within group (order by person_steps.seconds_to_step) as median_seconds_to_step
     from entrants
-    inner join core.agg_funnel_user_steps as progress
-        on entrants.funnel = progress.funnel and entrants.user_id = progress.user_id
+    cross join
+        lateral (
+            select
+                progress.step,
+                progress.seconds_to_step
+            from core.agg_funnel_user_steps as progress
+            where progress.funnel = entrants.funnel and progress.user_id = entrants.user_id
+            offset 0  -- noqa: AM09
+        ) as person_steps
     where entrants.is_eligible
-    group by progress.funnel, entrants.cohort_month, progress.step
+    group by entrants.funnel, entrants.cohort_month, person_steps.step
 ),
 
 final as (

@@ -57,6 +57,8 @@ final as (
 
 select * from final;
 
+analyze mrr_months_touched;
+
 delete from core.agg_mrr_monthly as agg
 using mrr_months_touched as touched
 where agg.month >= touched.recount_from;

@@ -9,6 +9,8 @@ select
     end as recount_from
 from mrr_months_touched as touched;
 
+analyze revenue_months_touched;
+
 delete from core.agg_revenue_retention_cohorts as cohorts
 using revenue_months_touched as touched
 where cohorts.month >= touched.recount_from;
