@@ -15,6 +15,9 @@ where
     and events.event_type = 'track'
     and core.backfill_requested('agg_billing_monthly');
 
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze billing_months_touched;
+
 delete from core.agg_billing_monthly as billing
 where billing.month in (select touched.month from billing_months_touched as touched);
 

@@ -69,6 +69,9 @@ final as (
 
 select * from final;
 
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze dau_scope;
+
 -- days rebuilt, and days outside the activity range (a correction can shorten it)
 delete from core.agg_daily_active_users as dau
 using dau_scope as scope

@@ -46,6 +46,9 @@ final as (
 
 select * from final;
 
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze session_days_touched;
+
 delete from core.agg_daily_sessions as agg
 using session_days_touched as touched
 where agg.session_date = touched.session_date;

@@ -98,6 +98,9 @@ final as (
 
 select * from final;
 
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze lifecycle_touched;
+
 delete from core.agg_user_lifecycle as lifecycle
 using lifecycle_touched as touched
 where lifecycle.period = touched.period and lifecycle.period_start = touched.period_start;
