@@ -2,65 +2,28 @@
 -- key: signup_month, channel
 with
 
-signups as (
-    select
-        user_id,
-        signup_at,
-        date_trunc('month', signup_date::timestamp)::date as signup_month,
-        coalesce(acquisition_channel, 'unknown') as channel
-    from core.dim_users
-    where signup_at is not null
-),
-
--- activated = reached the last step of the `activation` funnel (sql/funnels.yml)
-activation_last_step as (
-    select max(step) as step
-    from core.funnel_steps
-    where funnel = 'activation'
-),
-
-activated as (
-    select distinct progress.user_id
-    from analytics.funnel_user_steps as progress
-    inner join activation_last_step on progress.step = activation_last_step.step
-    where progress.funnel = 'activation'
-),
-
--- paid = a subscription event leaving MRR > 0 within 30 days after the signup
-converted as (
-    select distinct signups.user_id
-    from signups
-    inner join core.fact_subscription_events as subscriptions
-        on
-            signups.user_id = subscriptions.user_id
-            and signups.signup_at <= subscriptions.event_at
-            and subscriptions.event_at <= signups.signup_at + interval '30 days'
-    where subscriptions.mrr_cents > 0
-),
-
+-- signups, activated and paid persons per signup month and channel, as the core layer keeps them
+-- (sql/core/agg_acquisition_monthly.sql: the definitions)
 per_month as (
     select
-        signups.signup_month,
-        signups.channel,
-        count(*) as signups,
-        count(activated.user_id) as activated_users,
-        count(converted.user_id) as paid_users
-    from signups
-    left join activated on signups.user_id = activated.user_id
-    left join converted on signups.user_id = converted.user_id
-    group by signups.signup_month, signups.channel
+        signup_month,
+        channel,
+        signups,
+        activated_users,
+        paid_users
+    from core.agg_acquisition_monthly
 ),
 
 bounds as (
     select
         min(signup_month) as first_month,
         max(signup_month) as last_month
-    from signups
+    from per_month
 ),
 
 channels as (
     select distinct channel
-    from signups
+    from per_month
 ),
 
 -- every channel in every month, quiet ones with zeros

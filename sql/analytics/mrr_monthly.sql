@@ -1,49 +1,39 @@
 -- grain: one row per month, from the first subscription event's month to the latest month with activity
 -- key: month
--- A thin aggregate of core.fact_mrr_monthly (one row per person per month); definitions in docs/metrics.md.
+-- A thin read of core.agg_mrr_monthly, the month sums of core.fact_mrr_monthly (one row per person per month)
+-- that the core layer recounts for the months each run changes; definitions in docs/metrics.md.
 with
 
-person_months as (
+-- the month sums and counts core keeps (sql/core/agg_mrr_monthly.sql), one row per month with a person row
+monthly as (
     select
         month,
         mrr_cents,
-        previous_mrr_cents,
-        movement,
-        movement_cents,
-        is_involuntary
-    from core.fact_mrr_monthly
+        start_cents,
+        customers,
+        customers_start,
+        new_cents,
+        reactivation_cents,
+        expansion_cents,
+        contraction_cents,
+        churned_cents,
+        churned_involuntary_cents,
+        new_customers,
+        reactivated_customers,
+        churned_customers
+    from core.agg_mrr_monthly
 ),
 
 bounds as (
     select
         min(month) as first_month,
         max(month) as last_month
-    from person_months
+    from monthly
 ),
 
 months as (
     select generate_series(first_month, last_month, interval '1 month')::date as month
     from bounds
-),
-
-monthly as (
-    select
-        month,
-        sum(mrr_cents) as mrr_cents,
-        sum(previous_mrr_cents) as start_cents,
-        count(*) filter (where mrr_cents > 0) as customers,
-        count(*) filter (where previous_mrr_cents > 0) as customers_start,
-        sum(movement_cents) filter (where movement = 'new') as new_cents,
-        sum(movement_cents) filter (where movement = 'reactivation') as reactivation_cents,
-        sum(movement_cents) filter (where movement = 'expansion') as expansion_cents,
-        sum(movement_cents) filter (where movement = 'contraction') as contraction_cents,
-        sum(movement_cents) filter (where movement = 'churned') as churned_cents,
-        sum(movement_cents) filter (where is_involuntary) as churned_involuntary_cents,
-        count(*) filter (where movement = 'new') as new_customers,
-        count(*) filter (where movement = 'reactivation') as reactivated_customers,
-        count(*) filter (where movement = 'churned') as churned_customers
-    from person_months
-    group by month
 ),
 
 -- quiet months are zeros

@@ -3,16 +3,8 @@
 -- Cohort = the persons whose first month-end as a customer is cohort_month (core.fact_mrr_monthly).
 with
 
-members as (
-    select
-        month,
-        first_paid_month as cohort_month,
-        mrr_cents
-    from core.fact_mrr_monthly
-    where first_paid_month is not null and month >= first_paid_month
-),
-
--- every member has a row for every month from the cohort month to the latest month
+-- the cohort-month sums core keeps (sql/core/agg_revenue_retention_cohorts.sql); every member has a row for
+-- every month from the cohort month to the latest month
 cohort_months as (
     select
         cohort_month,
@@ -20,10 +12,9 @@ cohort_months as (
             (extract(year from month) - extract(year from cohort_month)) * 12
             + extract(month from month) - extract(month from cohort_month)
         )::integer as months_since_first_paid,
-        count(*) filter (where mrr_cents > 0) as active_customers,
-        sum(mrr_cents) as mrr_cents
-    from members
-    group by cohort_month, month
+        active_customers,
+        mrr_cents
+    from core.agg_revenue_retention_cohorts
 ),
 
 with_start as (

@@ -2,21 +2,16 @@
 -- key: cohort_month, months_since_signup
 with
 
-cohort_members as (
+-- the cohort's members active in each month, as the core layer keeps them (sql/core/agg_user_retention_cohorts.sql)
+retained_months as (
     select
-        user_id,
-        date_trunc('month', signup_date)::date as cohort_month
-    from core.dim_users
-    where signup_date is not null
+        cohort_month,
+        activity_month,
+        retained_users
+    from core.agg_user_retention_cohorts
 ),
 
-active_months as (
-    select distinct
-        user_id,
-        date_trunc('month', activity_date)::date as activity_month
-    from core.fact_daily_user_activity
-),
-
+-- the latest day with activity (the activity_date index finds it without a scan)
 latest_activity as (
     select max(activity_date) as latest_day
     from core.fact_daily_user_activity
@@ -24,18 +19,18 @@ latest_activity as (
 
 latest as (
     select
-        max(active_months.activity_month) as latest_month,
-        max(latest_activity.latest_day) as latest_day
-    from active_months
-    cross join latest_activity
+        date_trunc('month', latest_day)::date as latest_month,
+        latest_day
+    from latest_activity
 ),
 
+-- cohort size = the month's signups (core.agg_acquisition_monthly: persons with a signup, by its month)
 cohort_sizes as (
     select
-        cohort_month,
-        count(*) as cohort_size
-    from cohort_members
-    group by cohort_month
+        signup_month as cohort_month,
+        sum(signups)::bigint as cohort_size
+    from core.agg_acquisition_monthly
+    group by signup_month
 ),
 
 -- every cohort gets every offset up to the latest month with activity, retained or not
@@ -57,17 +52,14 @@ grid as (
 
 retained as (
     select
-        cohort_members.cohort_month,
+        cohort_month,
         (
-            (extract(year from active_months.activity_month) - extract(year from cohort_members.cohort_month)) * 12
-            + extract(month from active_months.activity_month) - extract(month from cohort_members.cohort_month)
+            (extract(year from activity_month) - extract(year from cohort_month)) * 12
+            + extract(month from activity_month) - extract(month from cohort_month)
         )::integer
             as months_since_signup,
-        count(distinct cohort_members.user_id) as retained_users
-    from cohort_members
-    inner join active_months on cohort_members.user_id = active_months.user_id
-    where active_months.activity_month >= cohort_members.cohort_month
-    group by 1, 2
+        retained_users
+    from retained_months
 ),
 
 final as (

@@ -13,18 +13,16 @@ from core.fact_events as events
 where
     events.event_name in ('payment_succeeded', 'payment_failed')
     and events.event_type = 'track'
-    and exists (
-        select from core.aggregate_backfills as backfills
-        where backfills.aggregate = 'agg_billing_monthly'
-    );
+    and core.backfill_requested('agg_billing_monthly');
+
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze billing_months_touched;
 
 delete from core.agg_billing_monthly as billing
-where
-    billing.month in (select touched.month from billing_months_touched as touched)
-    or exists (
-        select from core.aggregate_backfills as backfills
-        where backfills.aggregate = 'agg_billing_monthly'
-    );
+where billing.month in (select touched.month from billing_months_touched as touched);
+
+delete from core.agg_billing_monthly
+where core.backfill_requested('agg_billing_monthly');
 
 insert into core.agg_billing_monthly (month, payments_succeeded, collected_cents, payments_failed, failed_cents)
 

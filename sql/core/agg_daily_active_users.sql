@@ -19,10 +19,7 @@ built as (
         min(activity_date) as first_built,
         max(activity_date) as last_built
     from core.agg_daily_active_users
-    where not exists (
-            select from core.aggregate_backfills as backfills
-            where backfills.aggregate = 'agg_daily_active_users'
-        )
+    where not core.backfill_requested('agg_daily_active_users')
 ),
 
 -- the person-days this run changed (activity that appeared for a person or left one), as the
@@ -71,6 +68,9 @@ final as (
 )
 
 select * from final;
+
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze dau_scope;
 
 -- days rebuilt, and days outside the activity range (a correction can shorten it)
 delete from core.agg_daily_active_users as dau

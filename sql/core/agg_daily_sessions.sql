@@ -28,10 +28,7 @@ spans as (
     select
         '-infinity'::date as span_first_day,
         'infinity'::date as span_last_day
-    where exists (
-            select from core.aggregate_backfills as backfills
-            where backfills.aggregate = 'agg_daily_sessions'
-        )
+    where core.backfill_requested('agg_daily_sessions')
 ),
 
 final as (
@@ -48,6 +45,9 @@ final as (
 )
 
 select * from final;
+
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze session_days_touched;
 
 delete from core.agg_daily_sessions as agg
 using session_days_touched as touched

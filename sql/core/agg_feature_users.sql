@@ -23,10 +23,7 @@ backfill as (
         events.event_type = 'track'
         and events.event_name = 'feature_used'
         and events.user_id is not null
-        and exists (
-            select from core.aggregate_backfills as backfills
-            where backfills.aggregate = 'agg_feature_users'
-        )
+        and core.backfill_requested('agg_feature_users')
 ),
 
 final as (
@@ -40,12 +37,10 @@ select * from final;
 analyze feature_users_touched;
 
 delete from core.agg_feature_users as uses
-where
-    uses.user_id in (select touched.user_id from feature_users_touched as touched)
-    or exists (
-        select from core.aggregate_backfills as backfills
-        where backfills.aggregate = 'agg_feature_users'
-    );
+where uses.user_id in (select touched.user_id from feature_users_touched as touched);
+
+delete from core.agg_feature_users
+where core.backfill_requested('agg_feature_users');
 
 insert into core.agg_feature_users (user_id, feature, uses)
 

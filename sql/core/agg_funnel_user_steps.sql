@@ -51,10 +51,7 @@ final as (
     union
     select current_definitions.funnel
     from current_definitions
-    where exists (
-            select from core.aggregate_backfills as backfills
-            where backfills.aggregate = 'agg_funnel_user_steps'
-        )
+    where core.backfill_requested('agg_funnel_user_steps')
 )
 
 select * from final;
@@ -127,6 +124,15 @@ where funnel not in (select redefined.funnel from funnels_redefined as redefined
 
 analyze funnels_redefined;
 analyze funnel_persons_touched;
+
+-- the entry months of the persons rebuilt below, as they were: agg_funnel_conversion recounts them
+create temp table funnel_entries_before on commit drop as
+select
+    progress.funnel,
+    date_trunc('month', progress.entered_at at time zone 'UTC')::date as cohort_month
+from core.agg_funnel_user_steps as progress
+inner join funnel_persons_touched as touched on progress.funnel = touched.funnel and progress.user_id = touched.user_id
+where progress.step = 1;
 
 delete from core.agg_funnel_user_steps as progress
 using funnel_persons_touched as touched

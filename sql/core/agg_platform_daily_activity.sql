@@ -10,18 +10,16 @@ where
 union
 select activity.activity_date
 from core.fact_daily_user_activity as activity
-where exists (
-        select from core.aggregate_backfills as backfills
-        where backfills.aggregate = 'agg_platform_daily_activity'
-    );
+where core.backfill_requested('agg_platform_daily_activity');
+
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze platform_days_touched;
 
 delete from core.agg_platform_daily_activity as platforms
-where
-    platforms.activity_date in (select touched.activity_date from platform_days_touched as touched)
-    or exists (
-        select from core.aggregate_backfills as backfills
-        where backfills.aggregate = 'agg_platform_daily_activity'
-    );
+where platforms.activity_date in (select touched.activity_date from platform_days_touched as touched);
+
+delete from core.agg_platform_daily_activity
+where core.backfill_requested('agg_platform_daily_activity');
 
 insert into core.agg_platform_daily_activity (activity_date, platform, active_users, track_events, feature_uses)
 

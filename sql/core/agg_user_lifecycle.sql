@@ -67,10 +67,7 @@ backfill as (
         lateral generate_series(
             date_trunc(kinds.period, bounds.first_day::timestamp), bounds.last_day::timestamp + kinds.step, kinds.step
         ) as starts (period_start)
-    where exists (
-            select from core.aggregate_backfills as backfills
-            where backfills.aggregate = 'agg_user_lifecycle'
-        )
+    where core.backfill_requested('agg_user_lifecycle')
 ),
 
 final as (
@@ -101,15 +98,15 @@ final as (
 
 select * from final;
 
+-- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
+analyze lifecycle_touched;
+
 delete from core.agg_user_lifecycle as lifecycle
 using lifecycle_touched as touched
 where lifecycle.period = touched.period and lifecycle.period_start = touched.period_start;
 
 delete from core.agg_user_lifecycle
-where exists (
-        select from core.aggregate_backfills as backfills
-        where backfills.aggregate = 'agg_user_lifecycle'
-    );
+where core.backfill_requested('agg_user_lifecycle');
 
 insert into core.agg_user_lifecycle (
     period, period_start, new_users, returning_users, resurrecting_users, dormant_users

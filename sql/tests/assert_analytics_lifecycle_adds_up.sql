@@ -24,18 +24,27 @@ checked_periods as (
     cross join kinds
 ),
 
-active_in_period as (
-    select
+-- each person once per checked period (hashed: a count(distinct) would sort a month of person-days by id)
+period_persons as (
+    select distinct
         checked_periods.period,
         checked_periods.period_start,
-        count(distinct activity.user_id) as active_persons
+        activity.user_id
     from checked_periods
     inner join core.fact_daily_user_activity as activity
         on
             checked_periods.period_start <= activity.activity_date
             and (checked_periods.period_start + ('1 ' || checked_periods.period)::interval)::date
             > activity.activity_date
-    group by checked_periods.period, checked_periods.period_start
+),
+
+active_in_period as (
+    select
+        period,
+        period_start,
+        count(*) as active_persons
+    from period_persons
+    group by period, period_start
 ),
 
 with_previous as (

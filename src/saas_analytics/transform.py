@@ -38,6 +38,10 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
         # core aggregates the analytics views read (issue 10): each rebuilds only the keys core_changes affect
         "agg_daily_active_users", "agg_platform_daily_activity", "agg_daily_sessions",
         "agg_user_lifecycle", "agg_funnel_user_steps", "agg_billing_monthly", "agg_feature_users",
+        # ... and for the views that read persons or person-months (issue 10, third pass; acquisition before
+        # retention: its signups per month are the cohort sizes)
+        "agg_acquisition_monthly", "agg_user_retention_cohorts", "agg_funnel_conversion", "agg_mrr_monthly",
+        "agg_revenue_retention_cohorts",
         "watermarks",
     ),
 }
@@ -52,6 +56,8 @@ CHECK_PASSED_STEP = "check_passed"
 # A scope holding more than this share of core's events (and more than the minimum) is checked by a full
 # sweep: hash joins over the tables beat a million index lookups (a catch-up after downtime).
 CHECK_FULL_SHARE, CHECK_FULL_MIN_EVENTS = 0.25, 100_000
+# Core's funnel steps, run again by the refresh after it loads sql/funnels.yml (a redefined funnel is rebuilt).
+FUNNEL_REBUILD_STEPS: tuple[str, ...] = ("agg_funnel_user_steps", "agg_funnel_conversion", "agg_acquisition_monthly")
 # Analytics materialized views, in refresh order.
 ANALYTICS_VIEWS: tuple[str, ...] = (
     "daily_active_users", "user_retention_cohorts", "feature_adoption", "mrr_monthly",
@@ -233,11 +239,11 @@ def refresh_analytics(
 
 
 def rebuild_redefined_funnels(conn: psycopg.Connection, say: Callable[[str], None]) -> list[StepResult]:
-    """Run core's funnel step with no changes: it rebuilds the funnels whose definition differs from the built one."""
+    """Run core's funnel steps with no changes: they rebuild the funnels whose definition differs from the built one."""
     with conn.transaction():
         conn.execute("create temp table core_changes (message_id text, user_id text, previous_user_id text,"
                      " event_type text, event_name text, event_at timestamptz, event_date date) on commit drop")
-        return run_steps(conn, "core", ("agg_funnel_user_steps",), say)
+        return run_steps(conn, "core", FUNNEL_REBUILD_STEPS, say)
 
 
 def views_current(conn: psycopg.Connection) -> bool:

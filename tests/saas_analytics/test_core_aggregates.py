@@ -8,18 +8,31 @@ by a core run); the analytics views over them still match the independent pandas
 
 from __future__ import annotations
 
+import math
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 import pytest
 from psycopg import sql
 
+import reference_product as rp
+import reference_revenue as rev
 from pipeline_helpers import assert_matches_reference, run_pipeline, write_corrected_day
+from reference_metrics import read_landing
 from saas_analytics import files, transform
 from saas_analytics.simulator import SimulationConfig, simulate
 
 AGGREGATES = tuple(step for step in transform.LAYER_STEPS["core"] if step.startswith("agg_"))
+FUNNELS_YML = Path(__file__).parents[2] / "sql" / "funnels.yml"
+# the views over the month aggregates of the third pass (the others: pipeline_helpers.assert_matches_reference)
+MONTH_VIEW_KEYS = {
+    "funnel_conversion": ["funnel", "cohort_month", "step"],
+    "acquisition_monthly": ["signup_month", "channel"],
+    "revenue_retention_cohorts": ["cohort_month", "months_since_first_paid"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +71,40 @@ def assert_aggregates_equal_full_builds(conninfo: str) -> None:
         assert kept == rebuilt_from_scratch(conninfo, table), f"core.{table} differs from its full build"
 
 
+def same_value(got: object, want: object, tolerance: float) -> bool:
+    """Equal, numbers within the SQL's rounding, missing equal missing."""
+    missing = [v is None or (isinstance(v, float) and math.isnan(v)) for v in (got, want)]
+    if any(missing):
+        return all(missing)
+    if isinstance(want, (float, Decimal)) or isinstance(got, (float, Decimal)):
+        return abs(float(got) - float(want)) <= tolerance
+    return got == want
+
+
+def assert_month_views_match_references(conninfo: str, landing_dir: Path) -> None:
+    """funnel_conversion, acquisition_monthly, revenue_retention_cohorts equal the independent pandas references."""
+    events = read_landing(landing_dir).events
+    definitions = rp.read_funnels(FUNNELS_YML)
+    expected = {
+        "funnel_conversion": rp.funnel_conversion(events, definitions),
+        "acquisition_monthly": rp.acquisition_monthly(events, definitions),
+        "revenue_retention_cohorts": rev.revenue_retention_cohorts(events),
+    }
+    for name, want in expected.items():
+        keys = MONTH_VIEW_KEYS[name]
+        with psycopg.connect(conninfo) as conn:
+            cur = conn.execute(sql.SQL("select * from {}").format(sql.Identifier("analytics", name)))
+            got = pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+        assert len(want) > 0 and len(got) == len(want), f"{name}: {len(got)} rows, expected {len(want)}"
+        got = got.sort_values(keys).reset_index(drop=True)
+        want = want.sort_values(keys).reset_index(drop=True)
+        for column in want.columns:
+            tolerance = 1e-3 if "seconds" in column else 1e-6  # seconds: 3 decimals, rates: 6
+            pairs = zip(got[column].tolist(), want[column].tolist(), strict=True)
+            diffs = [(i, g, w) for i, (g, w) in enumerate(pairs) if not same_value(g, w, tolerance)]
+            assert not diffs, f"{name}.{column}: (row, warehouse, reference) {diffs[:5]}"
+
+
 def test_the_core_layer_lists_aggregates() -> None:
     assert "agg_daily_active_users" in AGGREGATES
     # each after the facts it reads, before the watermark advances
@@ -76,6 +123,7 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
             shutil.copy(simulated_landing / f, landing_dir / f)
         run_pipeline(warehouse_db, landing_dir, run_id=f"day{i}")
     assert_matches_reference(warehouse_db, landing_dir)
+    assert_month_views_match_references(warehouse_db, landing_dir)
     assert_aggregates_equal_full_builds(warehouse_db)
 
     before = {table: contents(warehouse_db, table) for table in AGGREGATES}
@@ -90,6 +138,7 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
     assert {table: contents(warehouse_db, table) for table in AGGREGATES} != before  # the correction reached them
     transform.refresh_analytics(warehouse_db)
     assert_matches_reference(warehouse_db, landing_dir)  # the independent pandas oracle, on the corrected files
+    assert_month_views_match_references(warehouse_db, landing_dir)
     assert_aggregates_equal_full_builds(warehouse_db)
 
     # forgetting the latest day's file shortens the day range
@@ -98,6 +147,7 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
     files.correct(warehouse_db, last.as_posix(), "forget", landing_dir, by="test")
     transform.refresh_analytics(warehouse_db)
     assert_matches_reference(warehouse_db, landing_dir)
+    assert_month_views_match_references(warehouse_db, landing_dir)
     assert_aggregates_equal_full_builds(warehouse_db)
 
 

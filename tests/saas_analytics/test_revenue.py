@@ -150,6 +150,10 @@ def test_the_revenue_data_tests_catch_a_broken_model(warehouse_db: str, landing_
     run_pipeline(warehouse_db, landing_dir)
     with psycopg.connect(warehouse_db, autocommit=True) as conn:
         conn.execute(corruption)
+        # the views read core's month aggregates of the model: rebuilt from the corrupted model by a core run
+        conn.execute("insert into core.aggregate_backfills (aggregate)"
+                     " values ('agg_mrr_monthly'), ('agg_revenue_retention_cohorts')")
+    transform.run_layer(warehouse_db, "core")
     pipeline.refresh(warehouse_db, "corrupt")
     with pytest.raises(transform.DataTestError, match=f"{failing_test}.sql returned"):
         transform.run_data_tests(warehouse_db, ("analytics",))
