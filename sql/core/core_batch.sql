@@ -12,6 +12,25 @@ staged as (
     select * from staging.events
 ),
 
+-- a staged event's objects are in its raw line (raw's key), as staging.event_object defines them
+raw_lines as (
+    select * from raw.events
+),
+
+objects as (
+    select
+        staged.*,
+        staging.event_object(raw_lines.payload, 'properties') as properties,
+        staging.event_object(raw_lines.payload, 'traits') as traits,
+        staging.event_object(raw_lines.payload, 'context') as context
+    from staged
+    cross join watermark
+    inner join raw_lines on staged.file_id = raw_lines.file_id and staged.line_no = raw_lines.line_no
+    where staged.staged_seq > watermark.last_staged_seq
+    -- each object is taken from the payload once per event, not once per reference below
+    offset 0  -- noqa: AM09
+),
+
 final as (
     select
         staged.staged_seq,
@@ -40,9 +59,7 @@ final as (
         staged.context,
         staged.file_id,
         staged.line_no
-    from staged
-    cross join watermark
-    where staged.staged_seq > watermark.last_staged_seq
+    from objects as staged
 )
 
 select * from final;
