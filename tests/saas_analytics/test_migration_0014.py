@@ -62,7 +62,8 @@ def _populate_0013(conninfo: str) -> None:
                  payload["timestamp"], json.dumps(properties), json.dumps(traits), json.dumps(context), line_no])
         conn.execute(
             "insert into raw.events (file_id, line_no, payload)"
-            " select 1, n, jsonb_build_object('properties', %s::jsonb) from generate_series(10, 9 + %s) as n", [json.dumps(filler), FILLER])
+            " select 1, n, jsonb_build_object('properties', %s::jsonb) from generate_series(10, 9 + %s) as n",
+            [json.dumps(filler), FILLER])
         conn.execute(
             "insert into staging.events (message_id, event_type, event_name, user_id, event_at, event_date,"
             " properties, traits, context, file_id, line_no) select 'x' || n, 'track', 'feature_used', 'u2', now(),"
