@@ -9,14 +9,24 @@ watermark as (
 ),
 
 staged as (
-    select * from staging.events
+    select staging_events.*
+    from staging.events as staging_events
+    cross join watermark
+    where staging_events.staged_seq > watermark.last_staged_seq
 ),
 
--- a staged event's objects are in its raw line (raw's key), as staging.event_object defines them
+-- the raw lines of the files the new events came from (raw's key: one range per file), joined to the events
+-- as a whole rather than looked up one event at a time
 raw_lines as (
-    select * from raw.events
+    select
+        raw_events.file_id,
+        raw_events.line_no,
+        raw_events.payload
+    from raw.events as raw_events
+    where raw_events.file_id = any(array(select distinct staged.file_id from staged))
 ),
 
+-- a staged event's objects, as staging.event_object defines them, taken from its raw line once
 objects as (
     select
         staged.*,
@@ -24,10 +34,7 @@ objects as (
         staging.event_object(raw_lines.payload, 'traits') as traits,
         staging.event_object(raw_lines.payload, 'context') as context
     from staged
-    cross join watermark
     inner join raw_lines on staged.file_id = raw_lines.file_id and staged.line_no = raw_lines.line_no
-    where staged.staged_seq > watermark.last_staged_seq
-    -- each object is taken from the payload once per event, not once per reference below
     offset 0  -- noqa: AM09
 ),
 
