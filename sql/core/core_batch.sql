@@ -62,8 +62,8 @@ final as (
                 then (staged.properties ->> 'mrr_cents')::bigint
         end as mrr_cents,
         staged.properties,
-        staged.traits,
-        staged.context,
+        -- traits describe an account (core.dim_accounts) only in a group call; context is read for the platform
+        case when staged.event_type = 'group' then staged.traits end as traits,
         staged.file_id,
         staged.line_no
     from objects as staged
