@@ -9,7 +9,33 @@ watermark as (
 ),
 
 staged as (
-    select * from staging.events
+    select staging_events.*
+    from staging.events as staging_events
+    cross join watermark
+    where staging_events.staged_seq > watermark.last_staged_seq
+),
+
+-- the raw lines of the files the new events came from (raw's key: one range per file), joined to the events
+-- as a whole rather than looked up one event at a time
+raw_lines as (
+    select
+        raw_events.file_id,
+        raw_events.line_no,
+        raw_events.payload
+    from raw.events as raw_events
+    where raw_events.file_id = any(array(select distinct staged.file_id from staged))
+),
+
+-- a staged event's objects, as staging.event_object defines them, taken from its raw line once
+objects as (
+    select
+        staged.*,
+        staging.event_object(raw_lines.payload, 'properties') as properties,
+        staging.event_object(raw_lines.payload, 'traits') as traits,
+        staging.event_object(raw_lines.payload, 'context') as context
+    from staged
+    inner join raw_lines on staged.file_id = raw_lines.file_id and staged.line_no = raw_lines.line_no
+    offset 0  -- noqa: AM09
 ),
 
 final as (
@@ -36,13 +62,11 @@ final as (
                 then (staged.properties ->> 'mrr_cents')::bigint
         end as mrr_cents,
         staged.properties,
-        staged.traits,
-        staged.context,
+        -- traits describe an account (core.dim_accounts) only in a group call; context is read for the platform
+        case when staged.event_type = 'group' then staged.traits end as traits,
         staged.file_id,
         staged.line_no
-    from staged
-    cross join watermark
-    where staged.staged_seq > watermark.last_staged_seq
+    from objects as staged
 )
 
 select * from final;

@@ -72,15 +72,19 @@ seen as (
 ),
 
 -- the earliest signed_up defines the signup (and its acquisition channel: properties.channel, else the campaign);
--- the few signed_up and identify events fetch their properties, traits and context by message_id
+-- the few signed_up and identify events fetch their properties by message_id, their traits and context from
+-- their raw line (raw's key; staging.event_object: the object, else {})
 signups as (
     select distinct on (batch.user_id)
         batch.user_id,
         batch.event_at as signup_at,
-        coalesce(events.properties ->> 'channel', staged.context -> 'campaign' ->> 'source') as acquisition_channel
+        coalesce(
+            events.properties ->> 'channel',
+            staging.event_object(raw_lines.payload, 'context') -> 'campaign' ->> 'source'
+        ) as acquisition_channel
     from batch
     inner join core.fact_events as events on batch.message_id = events.message_id
-    inner join staging.events as staged on batch.message_id = staged.message_id
+    inner join raw.events as raw_lines on batch.file_id = raw_lines.file_id and batch.line_no = raw_lines.line_no
     where batch.event_type = 'track' and batch.event_name = 'signed_up'
     order by batch.user_id asc, batch.event_at asc, batch.file_id asc, batch.line_no asc
 ),
@@ -90,11 +94,12 @@ identifies as (
     select distinct on (batch.user_id)
         batch.user_id,
         batch.event_at as traits_updated_at,
-        staged.traits ->> 'company' as company,
-        staged.traits ->> 'country' as country,
-        nullif(lower(split_part(staged.traits ->> 'email', '@', 2)), '') as email_domain
+        staging.event_object(raw_lines.payload, 'traits') ->> 'company' as company,
+        staging.event_object(raw_lines.payload, 'traits') ->> 'country' as country,
+        nullif(lower(split_part(staging.event_object(raw_lines.payload, 'traits') ->> 'email', '@', 2)), '')
+            as email_domain
     from batch
-    inner join staging.events as staged on batch.message_id = staged.message_id
+    inner join raw.events as raw_lines on batch.file_id = raw_lines.file_id and batch.line_no = raw_lines.line_no
     where batch.event_type = 'identify'
     order by batch.user_id asc, batch.event_at desc, batch.file_id desc, batch.line_no desc
 ),

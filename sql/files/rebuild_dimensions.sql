@@ -55,11 +55,12 @@ group_calls as (
     select
         events.group_id,
         events.event_at,
-        staged.traits,
+        -- the group call's traits from its raw line (raw's key), as staging.event_object defines them
+        staging.event_object(raw_lines.payload, 'traits') as traits,
         events.file_id,
         events.line_no
     from core.fact_events as events
-    inner join staging.events as staged on events.message_id = staged.message_id
+    inner join raw.events as raw_lines on events.file_id = raw_lines.file_id and events.line_no = raw_lines.line_no
     where
         events.event_type = 'group'
         and events.group_id in (

@@ -1,7 +1,7 @@
 -- grain: one row per message_id; the first valid copy loaded wins (user_id as sent, may be null)
 insert into staging.events (
     message_id, event_type, event_name, user_id, anonymous_id, previous_id, group_id, page_name,
-    event_at, event_date, received_at, properties, traits, context, file_id, line_no
+    event_at, event_date, received_at, file_id, line_no
 )
 
 with
@@ -24,9 +24,6 @@ final as (
         event_at,
         (event_at at time zone 'UTC')::date as event_date,
         received_at,
-        properties,
-        traits,
-        context,
         file_id,
         line_no
     from valid

@@ -51,9 +51,8 @@ fields as (
         coalesce(nullif(payload -> 'groupId', 'null'), payload -> 'group_id') as group_id_json,
         payload -> 'timestamp' as timestamp_json,
         coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json,
-        payload -> 'properties' as properties_json,
-        payload -> 'traits' as traits_json,
-        payload -> 'context' as context_json
+        -- properties as staging.event_object defines it (a JSON object, else {}), for the checks below
+        staging.event_object(payload, 'properties') as properties
     from all_lines
     offset 0  -- noqa: AM09
 ),
@@ -82,9 +81,7 @@ ids as (
         coalesce(jsonb_typeof(timestamp_json), 'null') as timestamp_kind,
         timestamp_json #>> '{}' as timestamp_text,
         case when jsonb_typeof(received_at_json) = 'string' then received_at_json #>> '{}' end as received_at_text,
-        case when jsonb_typeof(properties_json) = 'object' then properties_json else '{}' end as properties,
-        case when jsonb_typeof(traits_json) = 'object' then traits_json else '{}' end as traits,
-        case when jsonb_typeof(context_json) = 'object' then context_json else '{}' end as context
+        properties
     from fields
     offset 0  -- noqa: AM09
 ),
@@ -136,7 +133,8 @@ final as (
         line_no,
         reason,
         load_error as detail,
-        -- the line itself for the quarantine; a valid line is kept as its typed columns and three objects
+        -- the line itself for the quarantine; a valid line is kept as its typed columns (its properties, traits
+        -- and context stay in raw.events.payload: readers take them with staging.event_object)
         case when reason is not null then payload end as payload,
         case when is_object then coalesce(message_id, message_id_text) end as message_id,
         case when reason is null then call_type end as event_type,
@@ -159,10 +157,7 @@ final as (
         case
             when reason is null and staging.is_valid_timestamptz(received_at_text)
                 then received_at_text::timestamptz
-        end as received_at,
-        case when reason is null then properties end as properties,
-        case when reason is null then traits end as traits,
-        case when reason is null then context end as context
+        end as received_at
     from checked
 )
 

@@ -202,3 +202,41 @@ def test_withdrawn_identity_links_move_the_events_they_attributed(
         ("u1", 1), ("u1", 2), ("u1", 1)]  # 10:00 | 11:00, 11:10 | July
     assert rows(warehouse_db, "select count(*) from core.dim_accounts") == [(0,)]
     assert rows(warehouse_db, "select count(*) from core.account_members") == [(0,)]
+
+
+def test_replace_reads_the_new_lines_objects_from_raw(warehouse_db: str, landing_dir: Path) -> None:
+    """Staging keeps no copy of properties, traits or context (issue 10): after a replace, core's properties,
+    the person's traits and acquisition channel and the account's name come from the corrected lines."""
+    path = landing_dir / "a.jsonl"
+    write_events(path, [
+        segment("identify", "i1", "2026-06-01T09:00:00Z", user="u1", traits={"company": "Old Co", "email": "a@old.io"}),
+        segment("track", "s1", "2026-06-01T09:01:00Z", user="u1", event="signed_up",
+                context={"campaign": {"source": "ads"}}),
+        segment("group", "g1", "2026-06-01T09:02:00Z", user="u1", groupId="acc1", traits={"name": "Old Account"}),
+        segment("track", "f1", "2026-06-01T09:03:00Z", user="u1", event="feature_used",
+                properties={"feature": "editor", "document_id": "d1"}, context={"platform": "web"}),
+    ])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+    assert rows(warehouse_db, "select company, email_domain, acquisition_channel, first_platform"
+                " from core.dim_users") == [("Old Co", "old.io", "ads", "web")]
+    assert rows(warehouse_db, "select account_name from core.dim_accounts") == [("Old Account",)]
+
+    # the same message ids, new objects; a non-object context and snake_case keys are read as staging reads them
+    write_events(path, [
+        {"message_id": "i1", "type": "identify", "user_id": "u1", "timestamp": "2026-06-01T09:00:00Z",
+         "traits": {"company": "New Co", "email": "a@new.io"}},
+        segment("track", "s1", "2026-06-01T09:01:00Z", user="u1", event="signed_up",
+                context={"campaign": {"source": "newsletter"}}),
+        segment("group", "g1", "2026-06-01T09:02:00Z", user="u1", groupId="acc1", traits={"name": "New Account"}),
+        segment("track", "f1", "2026-06-01T09:03:00Z", user="u1", event="feature_used",
+                properties={"feature": "search", "document_id": "d2"}, context="not an object"),
+    ])
+    files.correct(warehouse_db, path.name, "replace", landing_dir, by="dana")
+    assert rows(warehouse_db, "select company, email_domain, acquisition_channel, first_platform"
+                " from core.dim_users") == [("New Co", "new.io", "newsletter", None)]
+    assert rows(warehouse_db, "select account_name, traits from core.dim_accounts") == [
+        ("New Account", {"name": "New Account"})]
+    assert rows(warehouse_db, "select message_id, feature, document_id, platform, properties from core.fact_events"
+                " where event_name = 'feature_used'") == [
+        ("f1", "search", "d2", None, {"feature": "search", "document_id": "d2"})]
+    assert rows(warehouse_db, "select count(*) from staging.events") == [(4,)]

@@ -125,9 +125,11 @@ def test_analytics_holds_no_personal_data(demo_warehouse: str) -> None:
         assert flagged == [], f"columns that look like personal data: {flagged}"
 
         people = {row[0] for row in conn.execute(
-            "select distinct traits ->> 'name' from staging.events where traits ? 'name'").fetchall()}
+            "select distinct payload -> 'traits' ->> 'name' from raw.events where payload -> 'traits' ? 'name'"
+        ).fetchall()}
         emails = {row[0] for row in conn.execute(
-            "select distinct traits ->> 'email' from staging.events where traits ? 'email'").fetchall()}
+            "select distinct payload -> 'traits' ->> 'email' from raw.events where payload -> 'traits' ? 'email'"
+        ).fetchall()}
         assert people and emails, "the demo data has names and emails to leak"
         leaks = []
         for table, column, data_type in columns:
