@@ -19,7 +19,8 @@ old_duplicates as (
 ),
 
 new_raw as (
-    select raw_events.payload ->> 'message_id' as message_id
+    -- the id as staging reads it (messageId, else message_id), so a corrected Segment file's ids are found
+    select staging.event_message_id(raw_events.payload) as message_id
     from raw.events as raw_events
     inner join corrected on raw_events.file_id = corrected.file_id
     where jsonb_typeof(raw_events.payload) = 'object'

@@ -66,8 +66,8 @@ ids as (
         load_error,
         is_object,
         message_id_json #>> '{}' as message_id_text,
-        case when jsonb_typeof(message_id_json) = 'string' then nullif(message_id_json #>> '{}', '') end
-            as message_id,
+        -- (the one message-id rule, shared with file corrections)
+        staging.event_message_id(payload) as message_id,
         case when jsonb_typeof(user_id_json) = 'string' then nullif(user_id_json #>> '{}', '') end as user_id,
         case when jsonb_typeof(anonymous_id_json) = 'string' then nullif(anonymous_id_json #>> '{}', '') end
             as anonymous_id,

@@ -240,3 +240,25 @@ def test_replace_reads_the_new_lines_objects_from_raw(warehouse_db: str, landing
                 " where event_name = 'feature_used'") == [
         ("f1", "search", "d2", None, {"feature": "search", "document_id": "d2"})]
     assert rows(warehouse_db, "select count(*) from staging.events") == [(4,)]
+
+
+def test_a_corrected_segment_file_wins_back_the_ids_it_now_carries(
+        warehouse_db: str, other_warehouse: str, landing_dir: Path) -> None:
+    """A replaced file's new lines in Segment's camelCase (`messageId`) re-decide which copy of each id wins:
+    the corrected file loaded first keeps its place, so its copy of m1 beats the later file's, as in a clean run."""
+    first = landing_dir / "a.jsonl"
+    write_events(first, [segment("track", "a1", "2026-06-01T09:00:00Z", user="u1", event="opened")])
+    write_events(landing_dir / "b.jsonl", [segment("track", "m1", "2026-06-02T09:00:00Z", user="u2", event="opened")])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+
+    write_events(first, [segment("track", "a1", "2026-06-01T09:00:00Z", user="u1", event="opened"),
+                         segment("track", "m1", "2026-06-01T10:00:00Z", user="u1", event="opened")])
+    files.correct(warehouse_db, first.name, "replace", landing_dir, by="erin")
+    transform.refresh_analytics(warehouse_db)
+
+    assert rows(warehouse_db, "select message_id, user_id, event_date::text from core.fact_events order by 1") == [
+        ("a1", "u1", "2026-06-01"), ("m1", "u1", "2026-06-01")]
+    assert rows(warehouse_db, "select activity_date::text, dau from analytics.daily_active_users"
+                " order by 1") == [("2026-06-01", 1)]
+    run_pipeline(other_warehouse, landing_dir, "clean")
+    assert_same(snapshot(warehouse_db), snapshot(other_warehouse))

@@ -13,7 +13,7 @@ Create Date: 2026-12-01
 from alembic import op
 
 revision = "0019"
-down_revision = "0013"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
