@@ -2,7 +2,8 @@
 -- (checked: the sessions around check_person_days — rebuilt since the checks last passed, or every
 -- person-day in a full sweep). Each person's checked days are grouped into windows of nearby days, widened
 -- by a day on each side; sessions are recomputed from the window's events, and only sessions at least 30
--- minutes inside the window are compared: no event outside the window can join or split them.
+-- minutes inside the window are compared: no event outside the window can join or split them. The
+-- activity events of every window day are in check_activity (read once for this test and the daily activity one).
 with
 
 checked_days as (
@@ -62,9 +63,8 @@ activity as (
         events.file_id,
         events.line_no
     from window_days
-    inner join core.fact_events as events
+    inner join check_activity as events
         on window_days.user_id = events.user_id and window_days.activity_date = events.event_date
-    where events.event_type in ('track', 'page', 'screen')
 ),
 
 starts as (
@@ -72,13 +72,16 @@ starts as (
         *,
         coalesce(event_at - lag(event_at) over by_time > interval '30 minutes', true)::integer as is_start
     from activity
-    window by_time as (partition by user_id, window_no order by event_at, file_id, line_no)
+    -- byte order ("C") for the person: the same partitions, sorted without the locale's string comparison
+    window by_time as (partition by user_id collate "C", window_no order by event_at, file_id, line_no)
 ),
 
 numbered as (
     select
         *,
-        sum(is_start) over (partition by user_id, window_no order by event_at, file_id, line_no) as session_no
+        sum(is_start) over (
+            partition by user_id collate "C", window_no order by event_at, file_id, line_no
+        ) as session_no
     from starts
 ),
 
