@@ -355,6 +355,8 @@ def run_checks(
         # Scoped: index lookups for the scope's keys, as in the layers. Full: every join reads whole tables, and
         # the planner (under-estimating rows per person-day) would otherwise loop a million index lookups.
         conn.execute("set local enable_nestloop = off" if full_reason else "set local random_page_cost = 1.1")
+        if full_reason:  # nor a merge join over an index scan: that reads the heap once per row, out of order
+            conn.execute("set local enable_mergejoin = off")
         conn.execute(
             "create temp table check_mode on commit drop as select %s::text as stage, %s::boolean as full_sweep,"
             " %s::bigint as after_seq, %s::bigint as upto_seq, %s::text[] as scope_stages",
