@@ -10,7 +10,8 @@ scope. `scoped` runs the scoped checks whatever the scope's size (for the code b
 catch-up rule is lifted), `full`
 a full sweep. Prints per run the wall seconds of the scope steps and of each assert (`CheckScope.seconds`), and the
 CPU seconds of the whole server (`/proc/<pid>/stat` of the postmaster and its children: on one's own
-server, the checks' backend plus the background processes).
+server, the checks' backend plus the background processes; ended backends count through the
+postmaster's `cutime`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from saas_analytics.config import get_settings
 
 
 def server_cpu(pgdata: Path) -> float:
-    """CPU seconds (user + system) of the postmaster and all its children so far."""
+    """CPU seconds (user + system) of the postmaster and all its children so far, ended ones included."""
     postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
@@ -39,7 +40,9 @@ def server_cpu(pgdata: Path) -> float:
         except OSError:
             continue
         pid, ppid = int(entry.name), int(fields[1])
-        if pid == postmaster or ppid == postmaster:
+        if pid == postmaster:  # its own time and that of its children that have exited (ended backends)
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        elif ppid == postmaster:
             total += int(fields[11]) + int(fields[12])
     return total / ticks
 
@@ -54,14 +57,21 @@ def reset_watermark(conninfo: str) -> int:
     return seq
 
 
-def run_once(conninfo: str, pgdata: Path, full: bool) -> tuple[dict[str, float], float, float, str]:
-    """One check run: ({step: wall seconds}, wall seconds, server CPU seconds, the scope's reason)."""
+def run_once(conninfo: str, pgdata: Path, full: bool) -> tuple[dict[str, tuple[float, float]], float, float, str]:
+    """One check run: ({step: (wall s, server CPU s)}, wall s, server CPU s, the scope's reason)."""
     reset_watermark(conninfo)
     started, cpu = time.perf_counter(), server_cpu(pgdata)
-    _, scope = transform.run_checks(conninfo, pipeline.CORE_TEST_LAYERS, lambda _: None, stage="bench_checks",
+    marks: list[tuple[str, float]] = [("", cpu)]
+
+    def progress(message: str) -> None:  # after the scope steps, then after each test: CPU so far
+        marks.append((message.split(":")[0], server_cpu(pgdata)))
+
+    _, scope = transform.run_checks(conninfo, pipeline.CORE_TEST_LAYERS, progress, stage="bench_checks",
                                     full_reason="bench_checks --mode full" if full else None, scope_stages=())
     wall, cpu = time.perf_counter() - started, server_cpu(pgdata) - cpu
-    return scope.seconds, wall, cpu, scope.reason
+    used = {name: now - before for (_, before), (name, now) in zip(marks, marks[1:], strict=False)}
+    used["scope"] = used.pop("data checks (scoped)", None) or used.pop("data checks (full)", 0.0)
+    return {name: (seconds, used.get(name, 0.0)) for name, seconds in scope.seconds.items()}, wall, cpu, scope.reason
 
 
 def main() -> None:
@@ -80,8 +90,8 @@ def main() -> None:
         for mode in modes:
             steps, wall, cpu, reason = run_once(conninfo, settings.pgdata_dir, mode == "full")
             print(f"\n{mode}: {wall:.2f} s wall, {cpu:.2f} s server CPU — {reason}", flush=True)
-            for name, seconds in steps.items():
-                print(f"  {name}: {seconds:.2f} s", flush=True)
+            for name, (seconds, used) in steps.items():
+                print(f"  {name}: {seconds:.2f} s wall, {used:.2f} s CPU", flush=True)
 
 
 if __name__ == "__main__":
