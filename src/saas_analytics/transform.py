@@ -352,8 +352,9 @@ def run_checks(
         # however big the scope (a catch-up, a million-event day), the scoped checks cost what the scope holds
         if full_reason is None and bounds["checked_seq"] is None:
             full_reason = f"first check of {stage}: nothing recorded what earlier runs touched"
-        # Scoped: index lookups for the scope's keys, as in the layers. Full: every join reads whole tables, and
-        # the planner (under-estimating rows per person-day) would otherwise loop a million index lookups.
+        # Scoped: index lookups or hash joins, as the analyzed scope temp tables' sizes call for. Full: every join
+        # reads whole tables, and the planner (under-estimating rows per person-day) would otherwise loop a
+        # million index lookups.
         conn.execute("set local enable_nestloop = off" if full_reason else "set local random_page_cost = 1.1")
         if full_reason:  # nor a merge join over an index scan: that reads the heap once per row, out of order
             conn.execute("set local enable_mergejoin = off")

@@ -83,6 +83,10 @@ def test_the_first_check_is_a_full_sweep_then_each_run_checks_what_it_touched(wa
         detail = conn.execute("select detail from analytics.pipeline_run_stages where run_id = 'r2'"
                               " and stage = 'data_tests_core'").fetchone()[0]
     assert detail["mode"] == "scoped" and detail["scope"]["persons"] == 2
+    # the seconds of the scope steps and of every test, for an operator looking for a slow one
+    tests = {path.stem for path in transform.data_test_files(pipeline.CORE_TEST_LAYERS)}
+    assert len(tests) == 9 and set(detail["scope"]["seconds"]) == {"scope", *tests}
+    assert all(seconds >= 0 for seconds in detail["scope"]["seconds"].values())
     # the scope stays until the analytics checks pass too, then it is gone
     assert scope_rows(warehouse_db) == {"files": 1, "events": 4, "person_days": 2}
     assert analytics_checks(warehouse_db, "r2")["mode"] == "scoped"
