@@ -269,3 +269,45 @@ def test_a_batch_bigger_than_history_is_checked_scoped_and_a_defect_inside_it_is
     with pytest.raises(transform.DataTestError, match="assert_core_events_complete") as swept:
         daily_checks(warehouse_db, "r5", full=True)
     assert "assert_core_events_attributed" in str(swept.value) and "full sweep" in str(swept.value)
+
+
+# One defect per data test, planted in the new day's rows (cat's or bob's): (SQL, the test that must fail).
+PLANTED = {
+    "fact missing from core": ("delete from core.fact_events where message_id = 'cat-2026-06-02-1'",
+                               "assert_core_events_complete"),
+    "wrong person": ("update core.fact_events set user_id = 'bob' where message_id = 'cat-2026-06-02-1'",
+                     "assert_core_events_attributed"),
+    "person missing": ("delete from core.dim_users where user_id = 'cat'", "assert_core_users_present"),
+    "signup moved": ("update core.dim_users set signup_at = signup_at + interval '1 hour' where user_id = 'cat'",
+                     "assert_core_signup_is_earliest"),
+    "activity count": ("update core.fact_daily_user_activity set activity_events = activity_events + 1"
+                       " where user_id = 'bob'", "assert_core_daily_activity_matches_events"),
+    "session events": ("update core.fact_sessions set events = events + 1 where user_id = 'bob'",
+                       "assert_core_sessions_match_events"),
+    "raw line lost": ("delete from raw.events where line_no = 2 and file_id = (select max(file_id)"
+                      " from raw.load_files)", "assert_raw_lines_reconcile"),
+    "staged event lost": ("delete from staging.events where message_id = 'bob-2026-06-02-0'",
+                          "assert_staging_lines_reconcile"),
+    "raw line of no file": ("insert into raw.events (file_id, line_no, payload) select max(file_id) + 1, 1, '{}'"
+                            " from raw.load_files", "assert_raw_events_have_a_file"),
+}
+
+
+@pytest.mark.parametrize("defect", list(PLANTED))
+def test_every_core_check_catches_its_defect_scoped_and_in_a_sweep(warehouse_db: str, landing_dir: Path,
+                                                                   defect: str) -> None:
+    statement, failing = PLANTED[defect]
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    write_day(landing_dir, "2026-06-02", ["bob", "cat"])
+    build(warehouse_db, landing_dir, "r2")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        conn.execute("set session_replication_role = replica")  # no foreign key stops the planted defect
+        assert conn.execute(statement).rowcount == 1
+    with pytest.raises(transform.DataTestError, match=f"{failing}.sql returned") as scoped:
+        daily_checks(warehouse_db, "r2")
+    assert "(scoped:" in str(scoped.value)
+    with pytest.raises(transform.DataTestError, match=f"{failing}.sql returned") as swept:
+        daily_checks(warehouse_db, "r3", full=True)
+    assert "(full:" in str(swept.value)
