@@ -1,5 +1,9 @@
 -- grain: one row per core event: check_events in a full sweep
--- temp view: the data-test runner creates it as check_events; a test's join of core.fact_events to it on
--- message_id is a self-join on the primary key, which PostgreSQL 18 removes (a plain scan of the facts)
-select events.message_id
+-- temp view: the data-test runner creates it as check_events, so the tests read core.fact_events itself
+select
+    events.message_id,
+    true as in_core,
+    events.user_id,
+    events.sent_user_id,
+    events.anonymous_id
 from core.fact_events as events

@@ -45,3 +45,7 @@ where scope.scope_seq <= passed.checked_seq;
 delete from meta.check_scope_person_days as scope
 using check_passed_upto as passed
 where scope.scope_seq <= passed.checked_seq;
+
+delete from meta.check_scope_staged as scope
+using check_passed_upto as passed
+where scope.scope_seq <= passed.checked_seq;

@@ -1,12 +1,41 @@
--- grain: statements; the core events this run inserted, re-attributed or withdrawn (core_changes) and
--- the person-days whose facts it rebuilt join the data checks' scope (meta.check_scope_*), which outlives
--- this transaction; a key touched again takes a new scope_seq, so every check stage re-checks it
+-- grain: statements; what this run changed joins the data checks' scope (meta.check_scope_*), which
+-- outlives this transaction: the staged events it inserted as one staged_seq range (core_batch is every
+-- staged event after core's watermark), the events it re-attributed or withdrawn one by one, and the
+-- person-days whose facts it rebuilt; a key touched again takes a new scope_seq, so every check stage
+-- re-checks it
+insert into meta.check_scope_staged (after_staged_seq, upto_staged_seq)
+
+with
+
+batch as (
+    select
+        min(staged_seq) - 1 as after_staged_seq,
+        max(staged_seq) as upto_staged_seq
+    from core_batch
+),
+
+final as (
+    select
+        after_staged_seq,
+        upto_staged_seq
+    from batch
+    where upto_staged_seq is not null
+)
+
+select * from final;
+
 insert into meta.check_scope_events (message_id)
 
 with
 
+-- the changes that are not this run's inserts (those are in the range above)
 changes as (
-    select distinct message_id from core_changes
+    select distinct changes.message_id
+    from core_changes as changes
+    where not exists (
+            select from core_batch
+            where core_batch.message_id = changes.message_id
+        )
 ),
 
 final as (

@@ -1,6 +1,6 @@
 -- fact_daily_user_activity has exactly the person-days (and counts) of valid track, page and screen events
 -- (checked: the person-days of check_person_days — rebuilt since the checks last passed, or every
--- person-day in a full sweep)
+-- person-day in a full sweep; their events from check_activity)
 with
 
 from_events as (
@@ -9,10 +9,9 @@ from_events as (
         events.event_date as activity_date,
         count(*) as activity_events,
         count(*) filter (where events.event_type = 'track') as track_events
-    from core.fact_events as events
+    from check_activity as events
     inner join check_person_days as checked
         on events.user_id = checked.user_id and events.event_date = checked.activity_date
-    where events.event_type in ('track', 'page', 'screen')
     group by events.user_id, events.event_date
 ),
 

@@ -11,24 +11,40 @@ identity_map as (
     from core.identity_map
 ),
 
+-- the checked events' core rows (check_events read them once for every test)
 checked as (
     select
-        events.message_id,
-        events.sent_user_id,
-        events.anonymous_id,
-        events.user_id
-    from core.fact_events as events
-    inner join check_events on events.message_id = check_events.message_id
+        check_events.message_id,
+        check_events.sent_user_id,
+        check_events.anonymous_id,
+        check_events.user_id
+    from check_events
+    where check_events.in_core
 ),
 
--- an anonymous id is a known user id when some event was sent with it as its user id
-known_user_ids as (
-    select distinct checked.anonymous_id as id
-    from checked
-    where exists (
+-- the anonymous ids of events sent without a user id: the only ones the rule below asks about
+anonymous_ids as (
+    select distinct check_events.anonymous_id as id
+    from check_events
+    where check_events.in_core and check_events.sent_user_id is null and check_events.anonymous_id is not null
+),
+
+-- an anonymous id is a known user id when some event was sent with it as its user id: one index lookup
+-- per id (an exists in the select list is not turned into a join that would read every event)
+looked_up as (
+    select
+        anonymous_ids.id,
+        exists(
             select from core.fact_events as events
-            where events.sent_user_id = checked.anonymous_id
-        )
+            where events.sent_user_id = anonymous_ids.id
+        ) as is_user_id
+    from anonymous_ids
+),
+
+known_user_ids as (
+    select looked_up.id
+    from looked_up
+    where looked_up.is_user_id
 ),
 
 expected as (

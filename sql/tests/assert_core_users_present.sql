@@ -4,10 +4,9 @@
 with
 
 persons as (
-    select events.user_id
-    from core.fact_events as events
-    inner join check_events on events.message_id = check_events.message_id
-    where events.user_id is not null
+    select check_events.user_id
+    from check_events
+    where check_events.in_core and check_events.user_id is not null
     union
     select user_id from check_persons
     where exists (

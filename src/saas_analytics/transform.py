@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -49,13 +49,15 @@ LAYER_STEPS: dict[str, tuple[str, ...]] = {
 LAYER_STEPS["staging"] += ("check_scope_files",)
 LAYER_STEPS["core"] += ("check_scope",)
 # The data checks' scope in their transaction (`sql/checks/`, temp tables the tests join), then the pass.
-CHECK_SCOPE_STEPS: tuple[str, ...] = ("check_files", "check_events", "check_person_days", "check_persons")
+CHECK_SCOPE_STEPS: tuple[str, ...] = ("check_files", "check_event_ids", "check_events", "check_person_days",
+                                      "check_persons", "check_activity")
 # In a full sweep these scope steps are temp views over the whole table instead (sql/checks/all_*.sql).
-CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_events": "all_events"}
+CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids": "all_event_ids",
+                                    "check_events": "all_events", "check_activity": "all_activity"}
+# Planner settings for one scope step (set local, then back): check_activity reads a few person-days that
+# may hold a million events — one bitmap heap scan reads each heap page once, an index scan once per event.
+CHECK_STEP_SETTINGS: dict[str, tuple[str, str]] = {"check_activity": ("enable_indexscan", "off")}
 CHECK_PASSED_STEP = "check_passed"
-# A scope holding more than this share of core's events (and more than the minimum) is checked by a full
-# sweep: hash joins over the tables beat a million index lookups (a catch-up after downtime).
-CHECK_FULL_SHARE, CHECK_FULL_MIN_EVENTS = 0.25, 100_000
 # Core's funnel steps, run again by the refresh after it loads sql/funnels.yml (a redefined funnel is rebuilt).
 FUNNEL_REBUILD_STEPS: tuple[str, ...] = ("agg_funnel_user_steps", "agg_funnel_conversion", "agg_acquisition_monthly")
 # Analytics materialized views, in refresh order.
@@ -320,6 +322,7 @@ class CheckScope:
     dates: int = 0
     first_date: str | None = None
     last_date: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # wall seconds: "scope" (its steps), then each test
 
 
 def run_data_tests(
@@ -347,19 +350,20 @@ def run_checks(
     say = progress or log.info
     failures, counts = [], {}
     stage = stage or "check_" + "_".join(prefixes)
+    started = time.perf_counter()
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock_shared(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
         bounds = queries.fetch_one(conn, "check_scope_bounds", {"stage": stage})
+        # however big the scope (a catch-up, a million-event day), the scoped checks cost what the scope holds
         if full_reason is None and bounds["checked_seq"] is None:
             full_reason = f"first check of {stage}: nothing recorded what earlier runs touched"
-        elif full_reason is None and bounds["scope_events"] > max(CHECK_FULL_SHARE * bounds["core_events"],
-                                                                  CHECK_FULL_MIN_EVENTS):
-            full_reason = (f"the scope holds {bounds['scope_events']:,} of about {bounds['core_events']:,} core events"
-                           " (a catch-up): one sweep of everything is cheaper than looking them up")
-        # Scoped: index lookups for the scope's keys, as in the layers. Full: every join reads whole tables, and
-        # the planner (under-estimating rows per person-day) would otherwise loop a million index lookups.
+        # Scoped: index lookups or hash joins, as the analyzed scope temp tables' sizes call for. Full: every join
+        # reads whole tables, and the planner (under-estimating rows per person-day) would otherwise loop a
+        # million index lookups.
         conn.execute("set local enable_nestloop = off" if full_reason else "set local random_page_cost = 1.1")
+        if full_reason:  # nor a merge join over an index scan: that reads the heap once per row, out of order
+            conn.execute("set local enable_mergejoin = off")
         conn.execute(
             "create temp table check_mode on commit drop as select %s::text as stage, %s::boolean as full_sweep,"
             " %s::bigint as after_seq, %s::bigint as upto_seq, %s::text[] as scope_stages",
@@ -369,19 +373,29 @@ def run_checks(
                 conn.execute(sql.SQL("create temp view {} as ").format(sql.Identifier(name)) + sql.SQL(
                     read_sql("checks", CHECK_FULL_VIEWS[name]).strip().rstrip(";")))
             else:
+                setting = CHECK_STEP_SETTINGS.get(name)
+                if setting:
+                    previous = conn.execute(sql.SQL("show {}").format(sql.Identifier(setting[0]))).fetchone()[0]
+                    conn.execute("select set_config(%s, %s, true)", [setting[0], setting[1]])
                 run_steps(conn, "checks", (name,), log.debug)
+                if setting:
+                    conn.execute("select set_config(%s, %s, true)", [setting[0], previous])
         summary = queries.fetch_one(conn, "check_scope_summary")
         scope = _scope_of(summary, full_reason)
         say(f"data checks ({scope.mode}): {scope.reason}")
+        seconds = {"scope": round(time.perf_counter() - started, 3)}
         for path in data_test_files(prefixes):
+            began = time.perf_counter()
             cur = conn.execute(path.read_text().encode())
             rows = cur.fetchall()
             counts[path.stem] = len(rows)
-            say(f"{path.stem}: {'ok' if not rows else f'FAILED ({len(rows)} rows)'}")
+            seconds[path.stem] = round(time.perf_counter() - began, 3)
+            say(f"{path.stem}: {'ok' if not rows else f'FAILED ({len(rows)} rows)'} in {seconds[path.stem]:.2f}s")
             if rows:
                 columns = [c.name for c in cur.description]
                 sample = [dict(zip(columns, r, strict=True)) for r in rows[:3]]
                 failures.append(f"{path.relative_to(sql_dir().parent)} returned {len(rows)} rows, e.g. {sample}")
+        scope.seconds.update(seconds)  # the scope steps' and each test's seconds, for the stage's detail
         if failures:
             error = DataTestError(f"data tests failed ({scope.mode}: {scope.reason}); the scope stays for the next"
                                   " run:\n" + "\n".join(failures))

@@ -44,10 +44,15 @@ def analytics_checks(conninfo: str, run_id: str) -> dict:
 
 
 def scope_rows(conninfo: str) -> dict[str, int]:
-    """How many rows each persistent scope table holds."""
+    """How many files, events (listed, or staged in a range core inserted) and person-days the scope holds."""
     with psycopg.connect(conninfo) as conn:
-        return {name: conn.execute(f"select count(*) from meta.check_scope_{name}").fetchone()[0]
-                for name in ("files", "events", "person_days")}
+        counts = {name: conn.execute(f"select count(*) from meta.check_scope_{name}").fetchone()[0]
+                  for name in ("files", "events", "person_days")}
+        counts["events"] += conn.execute(
+            "select count(*) from meta.check_scope_staged as ranges inner join staging.events as staged"
+            " on staged.staged_seq > ranges.after_staged_seq and staged.staged_seq <= ranges.upto_staged_seq"
+        ).fetchone()[0]
+    return counts
 
 
 def test_the_first_check_is_a_full_sweep_then_each_run_checks_what_it_touched(warehouse_db: str,
@@ -78,6 +83,10 @@ def test_the_first_check_is_a_full_sweep_then_each_run_checks_what_it_touched(wa
         detail = conn.execute("select detail from analytics.pipeline_run_stages where run_id = 'r2'"
                               " and stage = 'data_tests_core'").fetchone()[0]
     assert detail["mode"] == "scoped" and detail["scope"]["persons"] == 2
+    # the seconds of the scope steps and of every test, for an operator looking for a slow one
+    tests = {path.stem for path in transform.data_test_files(pipeline.CORE_TEST_LAYERS)}
+    assert len(tests) == 9 and set(detail["scope"]["seconds"]) == {"scope", *tests}
+    assert all(seconds >= 0 for seconds in detail["scope"]["seconds"].values())
     # the scope stays until the analytics checks pass too, then it is gone
     assert scope_rows(warehouse_db) == {"files": 1, "events": 4, "person_days": 2}
     assert analytics_checks(warehouse_db, "r2")["mode"] == "scoped"
@@ -226,13 +235,79 @@ def test_a_file_correction_puts_what_it_changed_in_the_scope(warehouse_db: str, 
     assert (scope["files"], scope["events"], scope["persons"], scope["person_days"]) == (1, 4, 2, 2)
 
 
-def test_a_scope_holding_most_of_history_is_checked_by_a_full_sweep(warehouse_db: str, landing_dir: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_bigger_than_history_is_checked_scoped_and_a_defect_inside_it_is_caught(
+        warehouse_db: str, landing_dir: Path) -> None:
     write_day(landing_dir, "2026-06-01", ["ann"])
     build(warehouse_db, landing_dir, "r1")
     daily_checks(warehouse_db, "r1")
-    write_day(landing_dir, "2026-06-02", ["bob", "cat", "dan"])  # 6 new events against 2 before
+    analytics_checks(warehouse_db, "r1")
+    # two core runs before the next check (two inserted ranges): 10 new events against 2 before
+    write_day(landing_dir, "2026-06-02", ["bob", "cat", "dan"])
     build(warehouse_db, landing_dir, "r2")
-    monkeypatch.setattr(transform, "CHECK_FULL_MIN_EVENTS", 1)
-    detail = daily_checks(warehouse_db, "r2")
-    assert detail["mode"] == "full" and "(a catch-up)" in detail["scope"]["reason"]
+    write_day(landing_dir, "2026-06-03", ["eve", "bob"])
+    build(warehouse_db, landing_dir, "r3")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:  # defects inside the first range
+        assert conn.execute("update core.fact_events set user_id = 'dan'"
+                            " where message_id = 'cat-2026-06-02-0'").rowcount == 1
+        assert conn.execute("delete from core.fact_events where message_id = 'bob-2026-06-02-1'").rowcount == 1
+    with pytest.raises(transform.DataTestError) as failed:
+        daily_checks(warehouse_db, "r4")
+    message = str(failed.value)
+    assert "scoped" in message and "full sweep" not in message
+    assert "assert_core_events_attributed" in message and "'cat-2026-06-02-0'" in message
+    assert "assert_core_events_complete" in message and "'bob-2026-06-02-1'" in message
+    assert "assert_core_daily_activity_matches_events" in message
+    with psycopg.connect(warehouse_db) as conn:
+        detail = conn.execute("select detail from analytics.pipeline_run_stages where run_id = 'r4'"
+                              " and stage = 'data_tests_core'").fetchone()[0]
+    # by hand: both files; 10 events (6 + 4) of 2026-06-02 and -03, the deleted one still staged; bob, cat,
+    # dan and eve on 4 person-days
+    assert detail["mode"] == "scoped"
+    assert (detail["scope"]["files"], detail["scope"]["events"], detail["scope"]["persons"],
+            detail["scope"]["person_days"]) == (2, 10, 4, 5)
+    # the weekly sweep finds the same defects
+    with pytest.raises(transform.DataTestError, match="assert_core_events_complete") as swept:
+        daily_checks(warehouse_db, "r5", full=True)
+    assert "assert_core_events_attributed" in str(swept.value) and "full sweep" in str(swept.value)
+
+
+# One defect per data test, planted in the new day's rows (cat's or bob's): (SQL, the test that must fail).
+PLANTED = {
+    "fact missing from core": ("delete from core.fact_events where message_id = 'cat-2026-06-02-1'",
+                               "assert_core_events_complete"),
+    "wrong person": ("update core.fact_events set user_id = 'bob' where message_id = 'cat-2026-06-02-1'",
+                     "assert_core_events_attributed"),
+    "person missing": ("delete from core.dim_users where user_id = 'cat'", "assert_core_users_present"),
+    "signup moved": ("update core.dim_users set signup_at = signup_at + interval '1 hour' where user_id = 'cat'",
+                     "assert_core_signup_is_earliest"),
+    "activity count": ("update core.fact_daily_user_activity set activity_events = activity_events + 1"
+                       " where user_id = 'bob'", "assert_core_daily_activity_matches_events"),
+    "session events": ("update core.fact_sessions set events = events + 1 where user_id = 'bob'",
+                       "assert_core_sessions_match_events"),
+    "raw line lost": ("delete from raw.events where line_no = 2 and file_id = (select max(file_id)"
+                      " from raw.load_files)", "assert_raw_lines_reconcile"),
+    "staged event lost": ("delete from staging.events where message_id = 'bob-2026-06-02-0'",
+                          "assert_staging_lines_reconcile"),
+    "raw line of no file": ("insert into raw.events (file_id, line_no, payload) select max(file_id) + 1, 1, '{}'"
+                            " from raw.load_files", "assert_raw_events_have_a_file"),
+}
+
+
+@pytest.mark.parametrize("defect", list(PLANTED))
+def test_every_core_check_catches_its_defect_scoped_and_in_a_sweep(warehouse_db: str, landing_dir: Path,
+                                                                   defect: str) -> None:
+    statement, failing = PLANTED[defect]
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    write_day(landing_dir, "2026-06-02", ["bob", "cat"])
+    build(warehouse_db, landing_dir, "r2")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        conn.execute("set session_replication_role = replica")  # no foreign key stops the planted defect
+        assert conn.execute(statement).rowcount == 1
+    with pytest.raises(transform.DataTestError, match=f"{failing}.sql returned") as scoped:
+        daily_checks(warehouse_db, "r2")
+    assert "(scoped:" in str(scoped.value)
+    with pytest.raises(transform.DataTestError, match=f"{failing}.sql returned") as swept:
+        daily_checks(warehouse_db, "r3", full=True)
+    assert "(full:" in str(swept.value)

@@ -1,0 +1,4 @@
+-- grain: one row per core event: check_event_ids in a full sweep
+-- temp view: the data-test runner creates it as check_event_ids (the tests read all_events)
+select events.message_id
+from core.fact_events as events
