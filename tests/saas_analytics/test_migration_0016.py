@@ -42,6 +42,9 @@ def test_upgrade_keeps_the_listed_scope_and_downgrade_lists_the_unchecked_ranges
     command.upgrade(cfg, "0013")
     with psycopg.connect(conninfo, autocommit=True) as conn:  # a warehouse with scope rows of a run before 0016
         conn.execute("insert into meta.check_scope_events (message_id) values ('m-old')")
+        # the raw lines the staged events point at (migration 0014's downgrade refills their objects from them)
+        conn.execute("insert into raw.events (file_id, line_no, payload)"
+                     " select 1, n, jsonb_build_object('messageId', 'm' || n) from generate_series(1, 3) as n")
         conn.execute(
             "insert into staging.events (message_id, event_type, event_name, user_id, event_at, event_date,"
             " properties, traits, context, file_id, line_no)"
