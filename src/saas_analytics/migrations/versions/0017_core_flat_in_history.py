@@ -1,4 +1,4 @@
-"""Identity stitching per connected component (issue 10): a run re-stitches only what its links touch.
+"""Core flat in history (issue 10): identity re-stitched per connected component, feature uses per person-feature.
 
 Which link of an id wins, and where an id's chain of links ends, depend only on the candidate links of the
 id's connected component (ids joined by any candidate link, either direction): the replay of
@@ -10,6 +10,10 @@ it with the ids of the run's new or earlier candidate pairs, the file correction
 (sql/files/withdraw_identity.sql) with the ids of the withdrawn pairs: one definition of the rule for both.
 It replaces `core.rebuild_identity_links()` (0005) and `core.resolve_identity_map()` (0010), which walked
 every link on each run. An index on the candidates' target finds a component's links in both directions.
+
+`sql/core/agg_feature_users.sql` recounts only the person-features a run's new feature uses touch (a person
+whole only when a use left them); the partial index `core.fact_events_feature_uses` (feature_used events
+only) finds one person's uses of one feature without reading the person's other events.
 
 Revision ID: 0017
 Revises: 0013
@@ -25,6 +29,10 @@ depends_on = None
 
 UPGRADE = """
 create index identity_link_candidates_target on core.identity_link_candidates (target_id);
+
+-- a person's uses of one feature, for core.agg_feature_users' recount of the person-features a run touches
+create index fact_events_feature_uses on core.fact_events (user_id, feature)
+where event_type = 'track' and event_name = 'feature_used';
 
 -- one row per id whose person changed (new, moved or no longer linked): the previous and the new person
 create function core.restitch_identity(seed_ids text[])
@@ -172,6 +180,7 @@ drop function core.resolve_identity_map();
 DOWNGRADE = """
 drop function if exists core.restitch_identity(text[]);
 drop index if exists core.identity_link_candidates_target;
+drop index if exists core.fact_events_feature_uses;
 
 create function core.rebuild_identity_links(
     after_at timestamptz default null, after_file bigint default null, after_line integer default null
@@ -251,7 +260,7 @@ $$;
 
 
 def upgrade(reader_role: str = "analytics_reader") -> None:  # noqa: ARG001 (core only: no grants)
-    """Create core.restitch_identity() and its index; drop the whole-map functions it replaces."""
+    """Create core.restitch_identity() and the two indexes; drop the whole-map functions it replaces."""
     op.execute(UPGRADE)
 
 
