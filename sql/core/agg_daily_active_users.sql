@@ -72,6 +72,9 @@ final as (
 
 select * from final;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze dau_scope;
+
 -- days rebuilt, and days outside the activity range (a correction can shorten it)
 delete from core.agg_daily_active_users as dau
 using dau_scope as scope

@@ -49,6 +49,9 @@ final as (
 
 select * from final;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze session_days_touched;
+
 delete from core.agg_daily_sessions as agg
 using session_days_touched as touched
 where agg.session_date = touched.session_date;

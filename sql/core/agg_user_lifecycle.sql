@@ -101,6 +101,9 @@ final as (
 
 select * from final;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze lifecycle_touched;
+
 delete from core.agg_user_lifecycle as lifecycle
 using lifecycle_touched as touched
 where lifecycle.period = touched.period and lifecycle.period_start = touched.period_start;

@@ -14,6 +14,9 @@ select
 from core_changes
 where event_type in ('track', 'page', 'screen') and previous_user_id is not null;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze daily_activity_touched;
+
 delete from core.fact_daily_user_activity as activity
 using daily_activity_touched as touched
 where activity.user_id = touched.user_id and activity.activity_date = touched.event_date;
