@@ -197,3 +197,42 @@ def test_a_run_recounts_only_the_person_features_and_funnel_entrants_its_changes
     assert_matches_reference(warehouse_db, landing_dir)
     for table in ("agg_feature_users", "agg_funnel_user_steps"):
         assert contents(warehouse_db, table) == rebuilt_from_scratch(warehouse_db, table), table
+
+
+def _lifecycle_days(conninfo: str) -> dict[str, tuple[int, int, int, int]]:
+    with psycopg.connect(conninfo) as conn:
+        return {f"{start:%m-%d}": (n, r, s, d) for start, n, r, s, d in conn.execute(
+            "select period_start, new_users, returning_users, resurrecting_users, dormant_users"
+            " from core.agg_user_lifecycle where period = 'day'")}
+
+
+def test_lifecycle_counts_change_by_the_classes_of_the_person_days_a_run_adds_or_removes(
+        warehouse_db: str, landing_dir: Path) -> None:
+    """Late days make a person returning and another dormant; an earlier link takes a day from u2 to u3."""
+    def page(mid: str, day: int, user: str | None = None, anon: str | None = None) -> dict:
+        return _call("page", mid, f"2024-01-{day:02d}T10:00:00Z", user, anon, properties={"path": "/home"})
+
+    _write_lines(landing_dir / "r1.jsonl", [
+        page("a1", 1, user="u1"), page("a3", 3, user="u1"), page("b1", 1, user="u2"), page("d6", 6, anon="dev"),
+        _call("identify", "i2", "2024-01-06T11:00:00Z", user="u2", anon="dev"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r1")
+    # by hand (new, returning, resurrecting, dormant): u1 on 1 and 3, u2 on 1 and 6 (dev's page)
+    assert _lifecycle_days(warehouse_db) == {"01-01": (2, 0, 0, 0), "01-02": (0, 0, 0, 2), "01-03": (0, 0, 1, 0),
+                                             "01-04": (0, 0, 0, 1), "01-06": (0, 0, 1, 0), "01-07": (0, 0, 0, 1)}
+
+    _write_lines(landing_dir / "r2.jsonl", [page("b2", 2, user="u2"), page("a4", 4, user="u1")])
+    run_pipeline(warehouse_db, landing_dir, run_id="r2")
+    # u2 returning on 2 and dormant on 3; u1 returning on 4, dormant on 5
+    assert _lifecycle_days(warehouse_db) == {"01-01": (2, 0, 0, 0), "01-02": (0, 1, 0, 1), "01-03": (0, 0, 1, 1),
+                                             "01-04": (0, 1, 0, 0), "01-05": (0, 0, 0, 1), "01-06": (0, 0, 1, 0),
+                                             "01-07": (0, 0, 0, 1)}
+
+    _write_lines(landing_dir / "r3.jsonl", [_call("identify", "i3", "2023-12-31T10:00:00Z", user="u3", anon="dev")])
+    run_pipeline(warehouse_db, landing_dir, run_id="r3")
+    # dev's page on the 6th is u3's now: u3 new on 6, dormant on 7; u2 has no day after the 2nd
+    assert _lifecycle_days(warehouse_db) == {"01-01": (2, 0, 0, 0), "01-02": (0, 1, 0, 1), "01-03": (0, 0, 1, 1),
+                                             "01-04": (0, 1, 0, 0), "01-05": (0, 0, 0, 1), "01-06": (1, 0, 0, 0),
+                                             "01-07": (0, 0, 0, 1)}
+    assert_matches_reference(warehouse_db, landing_dir)
+    assert contents(warehouse_db, "agg_user_lifecycle") == rebuilt_from_scratch(warehouse_db, "agg_user_lifecycle")
