@@ -52,6 +52,9 @@ final as (
 
 select * from final;
 
+-- looked up per person-day below
+alter table lifecycle_days_changed add primary key (user_id, event_date);
+
 analyze lifecycle_days_changed;
 
 create temp table lifecycle_person_periods on commit drop as
@@ -325,6 +328,9 @@ where
         select from core.aggregate_backfills as backfills
         where backfills.aggregate = 'agg_user_lifecycle'
     )
+    -- a catch-up's many person-periods: their periods are recounted below instead (a few hash joins beat
+    -- hundreds of thousands of lookups)
+    and (select count(*) from lifecycle_person_periods) <= 20000
 
 on conflict (period, period_start) do update set
     new_users = lifecycle.new_users + excluded.new_users,
@@ -346,7 +352,7 @@ where
     and (lifecycle.new_users, lifecycle.returning_users, lifecycle.resurrecting_users, lifecycle.dormant_users)
     = (0, 0, 0, 0);
 
--- a full build: every period while core.aggregate_backfills asks for it, recounted
+-- a full build: every period while core.aggregate_backfills asks for it, recounted; a catch-up's touched periods
 create temp table lifecycle_touched on commit drop as
 
 with kinds as (
@@ -365,7 +371,7 @@ bounds as (
     from core.fact_daily_user_activity
 ),
 
-final as (
+backfill as (
     select
         kinds.period,
         kinds.step,
@@ -380,6 +386,22 @@ final as (
             select from core.aggregate_backfills as backfills
             where backfills.aggregate = 'agg_user_lifecycle'
         )
+),
+
+-- more person-periods than the counting above takes (the same limit): their periods, recounted
+catch_up as (
+    select distinct
+        person_periods.period,
+        person_periods.step,
+        person_periods.period_start
+    from lifecycle_person_periods as person_periods
+    where (select count(*) from lifecycle_person_periods) > 20000
+),
+
+final as (
+    select * from backfill
+    union
+    select * from catch_up
 )
 
 select * from final;
