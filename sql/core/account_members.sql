@@ -15,6 +15,9 @@ from core_changes
 inner join core.fact_events as events on core_changes.message_id = events.message_id
 where core_changes.event_type = 'group' and core_changes.previous_user_id is not null;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze account_members_touched;
+
 delete from core.account_members as members
 using account_members_touched as touched
 where members.account_id = touched.group_id and members.user_id = touched.user_id;

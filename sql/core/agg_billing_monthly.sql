@@ -18,6 +18,9 @@ where
 -- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
 analyze billing_months_touched;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze billing_months_touched;
+
 delete from core.agg_billing_monthly as billing
 where billing.month in (select touched.month from billing_months_touched as touched);
 

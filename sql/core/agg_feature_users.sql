@@ -1,23 +1,44 @@
 -- grain: one row per person per feature they used (valid, deduplicated feature_used track events)
--- A person's rows are recounted from core.fact_events (through their (user_id, event_date) index) when this
--- run's changes moved a feature_used event to them or away from them (new, re-attributed, withdrawn);
--- every person's while core.aggregate_backfills asks for a full build.
+-- A person-feature row is recounted from core.fact_events (the partial index fact_events_feature_uses: the
+-- person's uses of that feature, not their whole history) when this run's changes moved a use of that feature
+-- to the person; all of a person's rows when a feature_used event left them (re-attributed or withdrawn: its
+-- feature may be gone or changed by a correction); every person's while core.aggregate_backfills asks for a full
+-- build. A null feature below stands for "every feature of the person".
 create temp table feature_users_touched on commit drop as
 with
 
--- feature uses that arrived for a person or left one
-changed as (
-    select user_id
+uses_changed as (
+    select
+        message_id,
+        user_id,
+        previous_user_id
     from core_changes
-    where event_type = 'track' and event_name = 'feature_used' and user_id is not null
-    union
-    select previous_user_id as user_id
-    from core_changes
-    where event_type = 'track' and event_name = 'feature_used' and previous_user_id is not null
+    where event_type = 'track' and event_name = 'feature_used'
+),
+
+-- feature uses that arrived for a person: the event is in fact_events with its current feature
+arrived as (
+    select
+        changed.user_id,
+        events.feature
+    from uses_changed as changed
+    inner join core.fact_events as events on changed.message_id = events.message_id
+    where changed.user_id is not null
+),
+
+-- feature uses that left a person: every feature of theirs is recounted
+departed as (
+    select
+        previous_user_id as user_id,
+        null::text as feature
+    from uses_changed
+    where previous_user_id is not null
 ),
 
 backfill as (
-    select distinct events.user_id
+    select distinct
+        events.user_id,
+        null::text as feature
     from core.fact_events as events
     where
         events.event_type = 'track'
@@ -26,10 +47,21 @@ backfill as (
         and core.backfill_requested('agg_feature_users')
 ),
 
-final as (
-    select user_id from changed
+whole_persons as (
+    select * from departed
     union
-    select user_id from backfill
+    select * from backfill
+),
+
+final as (
+    select * from whole_persons
+    union
+    select arrived.* from arrived
+    -- a person recounted whole needs no single-feature row (it would count that feature twice)
+    where not exists (
+            select from whole_persons
+            where whole_persons.user_id = arrived.user_id
+        )
 )
 
 select * from final;
@@ -37,7 +69,10 @@ select * from final;
 analyze feature_users_touched;
 
 delete from core.agg_feature_users as uses
-where uses.user_id in (select touched.user_id from feature_users_touched as touched);
+using feature_users_touched as touched
+where
+    uses.user_id = touched.user_id
+    and (touched.feature is null or uses.feature = touched.feature);
 
 delete from core.agg_feature_users
 where core.backfill_requested('agg_feature_users');
@@ -46,7 +81,8 @@ insert into core.agg_feature_users (user_id, feature, uses)
 
 with
 
--- a touched person's feature uses, looked up through their events (offset 0: one lookup per person)
+-- a touched person-feature's uses (or all of a touched person's), looked up through the partial index
+-- (offset 0: one lookup per touched row)
 feature_uses as (
     select
         touched.user_id,
@@ -58,6 +94,7 @@ feature_uses as (
             from core.fact_events as events
             where
                 events.user_id = touched.user_id
+                and (touched.feature is null or events.feature = touched.feature)
                 and events.event_type = 'track'
                 and events.event_name = 'feature_used'
             offset 0  -- noqa: AM09

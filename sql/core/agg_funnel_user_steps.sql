@@ -62,6 +62,7 @@ with
 -- events that arrived for a person (new, or re-attributed to them) or left one (re-attributed, withdrawn)
 changed as (
     select
+        message_id,
         user_id,
         event_name,
         event_at,
@@ -70,6 +71,7 @@ changed as (
     where user_id is not null
     union all
     select
+        message_id,
         previous_user_id as user_id,
         event_name,
         event_at,
@@ -97,16 +99,19 @@ entered as (
     where changed.event_at <= entries.window_ends_at
 ),
 
--- not in it yet: only an arriving event matching step 1 can let them in
+-- not in it yet: only an arriving event matching step 1 (its name and its property filters) can let them in;
+-- none of their earlier events matched, so a person whose arrivals do not match is not looked up at all
 entering as (
     select distinct
         steps.funnel,
         changed.user_id
     from changed
     inner join core.funnel_steps as steps on changed.event_name = steps.event_name
+    inner join core.fact_events as events on changed.message_id = events.message_id
     where
         steps.step = 1
         and changed.arrived
+        and events.properties @> steps.property_filters
         and not exists (
             select from entries
             where entries.funnel = steps.funnel and entries.user_id = changed.user_id

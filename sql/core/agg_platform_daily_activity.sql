@@ -15,6 +15,9 @@ where core.backfill_requested('agg_platform_daily_activity');
 -- its real size for the planner (an unanalyzed temp table is planned as thousands of rows)
 analyze platform_days_touched;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze platform_days_touched;
+
 delete from core.agg_platform_daily_activity as platforms
 where platforms.activity_date in (select touched.activity_date from platform_days_touched as touched);
 

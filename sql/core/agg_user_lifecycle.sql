@@ -1,11 +1,67 @@
 -- grain: one row per period kind (day, week, month) per period with an active or a dormant person
--- Growth accounting (docs/metrics.md). A changed person-day (person p, day d in period P) can change P's
--- counts, P+1's dormant count and the classification of p's next active period after P; those periods are
--- recounted from core.fact_daily_user_activity (a period's person-days, and each active person's latest
--- active day before it); every period while core.aggregate_backfills asks for it.
-create temp table lifecycle_touched on commit drop as
+-- Growth accounting (docs/metrics.md). A person's class in period P (new, returning, resurrecting when active
+-- in P; dormant when active in P-1 and not in P) depends on their own active days only. A person-day that
+-- became active or inactive this run (person p, day d in period P) can change p's class in P, P+1 and p's
+-- next active period after P; for those person-periods the class before the run (the day's state kept by the
+-- fact_daily_user_activity step) and after it are compared, and each period's counts change by the
+-- difference: the other persons' classes did not change. Every period is recounted from
+-- core.fact_daily_user_activity (a period's person-days, and each active person's latest active day before
+-- it) while core.aggregate_backfills asks for it.
+create temp table lifecycle_days_changed on commit drop as
 
-with kinds as (
+with
+
+touched as (
+    select
+        user_id,
+        event_date
+    from daily_activity_touched
+),
+
+before as (
+    select
+        user_id,
+        event_date
+    from daily_activity_before
+),
+
+states as (
+    select
+        touched.user_id,
+        touched.event_date,
+        exists(
+            select from before
+            where before.user_id = touched.user_id and before.event_date = touched.event_date
+        ) as was_active,
+        exists(
+            select from core.fact_daily_user_activity as activity
+            where activity.user_id = touched.user_id and activity.activity_date = touched.event_date
+        ) as is_active
+    from touched
+),
+
+-- a day active before and after the run changes no class
+final as (
+    select
+        user_id,
+        event_date,
+        is_active
+    from states
+    where was_active <> is_active
+)
+
+select * from final;
+
+-- looked up per person-day below
+alter table lifecycle_days_changed add primary key (user_id, event_date);
+
+analyze lifecycle_days_changed;
+
+create temp table lifecycle_person_periods on commit drop as
+
+with
+
+kinds as (
     select
         kind.period,
         kind.step
@@ -14,28 +70,23 @@ with kinds as (
     ) as kind (period, step)
 ),
 
--- the person-days this run changed, as the fact_daily_user_activity step (run before this one) found them
-changed as (
-    select
-        user_id,
-        event_date
-    from daily_activity_touched
-),
-
 changed_periods as (
     select distinct
         kinds.period,
         kinds.step,
         changed.user_id,
         date_trunc(kinds.period, changed.event_date::timestamp)::date as period_start
-    from changed
+    from lifecycle_days_changed as changed
     cross join kinds
 ),
 
+-- the person's next active period after a changed one (should it lie beyond every changed period of
+-- theirs, it is the same before and after the run)
 next_active as (
     select
         changed_periods.period,
         changed_periods.step,
+        changed_periods.user_id,
         date_trunc(changed_periods.period, following.activity_date::timestamp)::date as period_start
     from changed_periods
     cross join
@@ -47,6 +98,267 @@ next_active as (
                 and activity.activity_date >= (changed_periods.period_start + changed_periods.step)::date
         ) as following
     where following.activity_date is not null
+),
+
+final as (
+    select
+        period,
+        step,
+        user_id,
+        period_start
+    from changed_periods
+    union
+    select
+        period,
+        step,
+        user_id,
+        (period_start + step)::date as period_start
+    from changed_periods
+    union
+    select
+        period,
+        step,
+        user_id,
+        period_start
+    from next_active
+)
+
+select * from final;
+
+analyze lifecycle_person_periods;
+
+-- each person-period's class after the run (the facts) and before it (the facts, without the days that
+-- became active, with the days that became inactive), and each period's counts changed by the difference
+insert into core.agg_user_lifecycle as lifecycle (
+    period, period_start, new_users, returning_users, resurrecting_users, dormant_users
+)
+
+with
+
+person_periods as (
+    select
+        period,
+        step,
+        user_id,
+        period_start,
+        (period_start + step)::date as period_end,
+        (period_start - step)::date as previous_start
+    from lifecycle_person_periods
+),
+
+added as (
+    select
+        user_id,
+        event_date
+    from lifecycle_days_changed
+    where is_active
+),
+
+removed as (
+    select
+        user_id,
+        event_date
+    from lifecycle_days_changed
+    where not is_active
+),
+
+states as (
+    select
+        person_periods.period,
+        person_periods.period_start,
+        person_periods.previous_start,
+        coalesce(now_active.found, false) as active_after,
+        coalesce(now_previous.found, false) as previously_active_after,
+        now_latest.activity_date as latest_before_after,
+        coalesce(then_active.found, false) or removed_active.found as active_before,
+        coalesce(then_previous.found, false) or removed_previous.found as previously_active_before,
+        greatest(then_latest.activity_date, removed_latest.activity_date) as latest_before_before
+    from person_periods
+    -- after the run: the facts (a "found" lateral reads one row: does any exist)
+    left join
+        lateral (
+            select true as found
+            from core.fact_daily_user_activity as activity
+            where
+                activity.user_id = person_periods.user_id
+                and activity.activity_date >= person_periods.period_start
+                and activity.activity_date < person_periods.period_end
+            limit 1  -- noqa: AM09
+        ) as now_active
+        on true
+    left join
+        lateral (
+            select true as found
+            from core.fact_daily_user_activity as activity
+            where
+                activity.user_id = person_periods.user_id
+                and activity.activity_date >= person_periods.previous_start
+                and activity.activity_date < person_periods.period_start
+            limit 1  -- noqa: AM09
+        ) as now_previous
+        on true
+    cross join
+        lateral (
+            select max(activity.activity_date) as activity_date
+            from core.fact_daily_user_activity as activity
+            where activity.user_id = person_periods.user_id and activity.activity_date < person_periods.period_start
+        ) as now_latest
+    -- before the run: the facts but the days that became active
+    left join
+        lateral (
+            select true as found
+            from core.fact_daily_user_activity as activity
+            where
+                activity.user_id = person_periods.user_id
+                and activity.activity_date >= person_periods.period_start
+                and activity.activity_date < person_periods.period_end
+                and not exists (
+                    select from added
+                    where added.user_id = activity.user_id and added.event_date = activity.activity_date
+                )
+            limit 1  -- noqa: AM09
+        ) as then_active
+        on true
+    left join
+        lateral (
+            select true as found
+            from core.fact_daily_user_activity as activity
+            where
+                activity.user_id = person_periods.user_id
+                and activity.activity_date >= person_periods.previous_start
+                and activity.activity_date < person_periods.period_start
+                and not exists (
+                    select from added
+                    where added.user_id = activity.user_id and added.event_date = activity.activity_date
+                )
+            limit 1  -- noqa: AM09
+        ) as then_previous
+        on true
+    left join
+        lateral (
+            select activity.activity_date
+            from core.fact_daily_user_activity as activity
+            where
+                activity.user_id = person_periods.user_id
+                and activity.activity_date < person_periods.period_start
+                and not exists (
+                    select from added
+                    where added.user_id = activity.user_id and added.event_date = activity.activity_date
+                )
+            order by activity.activity_date desc
+            limit 1
+        ) as then_latest
+        on true
+    -- ... and the days that became inactive
+    cross join
+        lateral (
+            select
+                coalesce(bool_or(
+                    removed.event_date >= person_periods.period_start and removed.event_date < person_periods.period_end
+                ), false) as found
+            from removed
+            where removed.user_id = person_periods.user_id
+        ) as removed_active
+    cross join
+        lateral (
+            select
+                coalesce(bool_or(
+                    removed.event_date >= person_periods.previous_start
+                    and removed.event_date < person_periods.period_start
+                ), false) as found
+            from removed
+            where removed.user_id = person_periods.user_id
+        ) as removed_previous
+    cross join lateral (
+        select max(removed.event_date) as activity_date
+        from removed
+        where removed.user_id = person_periods.user_id and removed.event_date < person_periods.period_start
+    ) as removed_latest
+),
+
+-- the class flags (as the full count below: the previous active period is that of the latest active day)
+classes as (
+    select
+        period,
+        period_start,
+        (active_after and latest_before_after is null)::integer as new_after,
+        (
+            active_after
+            and latest_before_after is not null
+            and date_trunc(period, latest_before_after::timestamp)::date = previous_start
+        )::integer as returning_after,
+        (
+            active_after
+            and latest_before_after is not null
+            and date_trunc(period, latest_before_after::timestamp)::date < previous_start
+        )::integer as resurrecting_after,
+        (not active_after and previously_active_after)::integer as dormant_after,
+        (active_before and latest_before_before is null)::integer as new_before,
+        (
+            active_before
+            and latest_before_before is not null
+            and date_trunc(period, latest_before_before::timestamp)::date = previous_start
+        )::integer as returning_before,
+        (
+            active_before
+            and latest_before_before is not null
+            and date_trunc(period, latest_before_before::timestamp)::date < previous_start
+        )::integer as resurrecting_before,
+        (not active_before and previously_active_before)::integer as dormant_before
+    from states
+),
+
+final as (
+    select
+        period,
+        period_start,
+        sum(new_after - new_before)::integer as new_users,
+        sum(returning_after - returning_before)::integer as returning_users,
+        sum(resurrecting_after - resurrecting_before)::integer as resurrecting_users,
+        sum(dormant_after - dormant_before)::integer as dormant_users
+    from classes
+    group by period, period_start
+)
+
+select * from final
+where
+    (new_users, returning_users, resurrecting_users, dormant_users) <> (0, 0, 0, 0)
+    -- a full build below recounts every period
+    and not core.backfill_requested('agg_user_lifecycle')
+    -- a catch-up's many person-periods: their periods are recounted below instead (a few hash joins beat
+    -- hundreds of thousands of lookups)
+    and (select count(*) from lifecycle_person_periods) <= 20000
+
+on conflict (period, period_start) do update set
+    new_users = lifecycle.new_users + excluded.new_users,
+    returning_users = lifecycle.returning_users + excluded.returning_users,
+    resurrecting_users = lifecycle.resurrecting_users + excluded.resurrecting_users,
+    dormant_users = lifecycle.dormant_users + excluded.dormant_users;
+
+-- a period left with no active and no dormant person has no row (as in a full count)
+delete from core.agg_user_lifecycle as lifecycle
+using (
+    select distinct
+        period,
+        period_start
+    from lifecycle_person_periods
+) as touched
+where
+    lifecycle.period = touched.period
+    and lifecycle.period_start = touched.period_start
+    and (lifecycle.new_users, lifecycle.returning_users, lifecycle.resurrecting_users, lifecycle.dormant_users)
+    = (0, 0, 0, 0);
+
+-- a full build: every period while core.aggregate_backfills asks for it, recounted; a catch-up's touched periods
+create temp table lifecycle_touched on commit drop as
+
+with kinds as (
+    select
+        kind.period,
+        kind.step
+    from (
+        values ('day', interval '1 day'), ('week', interval '7 days'), ('month', interval '1 month')
+    ) as kind (period, step)
 ),
 
 bounds as (
@@ -70,30 +382,20 @@ backfill as (
     where core.backfill_requested('agg_user_lifecycle')
 ),
 
+-- more person-periods than the counting above takes (the same limit): their periods, recounted
+catch_up as (
+    select distinct
+        person_periods.period,
+        person_periods.step,
+        person_periods.period_start
+    from lifecycle_person_periods as person_periods
+    where (select count(*) from lifecycle_person_periods) > 20000
+),
+
 final as (
-    select
-        period,
-        step,
-        period_start
-    from changed_periods
+    select * from backfill
     union
-    select
-        period,
-        step,
-        (period_start + step)::date as period_start
-    from changed_periods
-    union
-    select
-        period,
-        step,
-        period_start
-    from next_active
-    union
-    select
-        period,
-        step,
-        period_start
-    from backfill
+    select * from catch_up
 )
 
 select * from final;

@@ -14,6 +14,18 @@ select
 from core_changes
 where event_type in ('track', 'page', 'screen') and previous_user_id is not null;
 
+-- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
+analyze daily_activity_touched;
+
+-- the touched person-days that were active before this run (agg_user_lifecycle counts what changed)
+create temp table daily_activity_before on commit drop as
+select
+    touched.user_id,
+    touched.event_date
+from daily_activity_touched as touched
+inner join core.fact_daily_user_activity as activity
+    on touched.user_id = activity.user_id and touched.event_date = activity.activity_date;
+
 delete from core.fact_daily_user_activity as activity
 using daily_activity_touched as touched
 where activity.user_id = touched.user_id and activity.activity_date = touched.event_date;

@@ -4,16 +4,6 @@
 -- pair already stored changes nothing (the run skips the replay below when no pair is new or earlier).
 create temp table identity_new_candidates (source_id text, target_id text) on commit drop;
 
--- the latest candidate replayed so far: links after it can be replayed on top of the stored ones
-create temp table identity_replayed_until on commit drop as
-select
-    linked_at,
-    file_id,
-    line_no
-from core.identity_link_candidates
-order by linked_at desc, file_id desc, line_no desc
-limit 1;
-
 with
 
 batch as (
@@ -101,86 +91,25 @@ select
     target_id
 from upserted;
 
--- Step 2: replay the candidates in order (first link per id wins, no cycles; see the migration 0005): only
--- the new ones when they all come after every stored one, else all of them (a late, earlier link).
-with
-
-previous as (
-    select * from identity_replayed_until
-),
-
-new_keys as (
-    select
-        candidates.linked_at,
-        candidates.file_id,
-        candidates.line_no
-    from core.identity_link_candidates as candidates
-    inner join identity_new_candidates as new_candidates
-        on
-            candidates.source_id = new_candidates.source_id
-            and candidates.target_id = new_candidates.target_id
-),
-
-decision as (
-    select
-        exists (select 1 from previous)
-        and not exists (
-            select 1
-            from new_keys
-            cross join previous
-            where (new_keys.linked_at, new_keys.file_id, new_keys.line_no)
-                <= (previous.linked_at, previous.file_id, previous.line_no)
-        ) as append_only
-),
-
-final as (
-    select
-        case when decision.append_only then previous.linked_at end as after_at,
-        case when decision.append_only then previous.file_id end as after_file,
-        case when decision.append_only then previous.line_no end as after_line
-    from decision
-    left join previous on true
-    where exists (select 1 from identity_new_candidates)
-)
-
-select core.rebuild_identity_links(after_at, after_file, after_line)
-from final;
-
--- Step 3: resolve(id) for every linked id: follow the links to an id without one (they never cycle;
--- core.resolve_identity_map(), shared with the file correction's withdrawal).
-create temp table identity_resolved on commit drop as
-with
-
-final as (
-    select
-        id,
-        person_id
-    from core.resolve_identity_map()
-)
-
--- unchanged links leave every person as stored: nothing to resolve
-select * from final
-where exists (select 1 from identity_new_candidates);
-
--- Step 4: the ids whose person changed this run (new, moved or no longer linked), for fact_events.
+-- Step 2: re-stitch the connected components the new or earlier pairs touch (core.restitch_identity(),
+-- shared with the file correction's withdrawal: replay of their candidates in order, first link per id wins,
+-- no cycles; resolve(id) for their ids): the ids whose person changed this run (new, moved or no longer
+-- linked), for fact_events. Components the run's links do not touch keep their links and persons as stored.
 create temp table identity_changes on commit drop as
-select
-    coalesce(resolved.id, stored.id) as id,
-    stored.person_id as previous_person_id,
-    resolved.person_id
-from identity_resolved as resolved
-full outer join core.identity_map as stored on resolved.id = stored.id
-where
-    resolved.person_id is distinct from stored.person_id
-    and exists (select 1 from identity_new_candidates);
+with
 
-delete from core.identity_map as stored
-using identity_changes
-where stored.id = identity_changes.id;
+seeds as (
+    select source_id as id from identity_new_candidates
+    union
+    select target_id as id from identity_new_candidates
+),
 
-insert into core.identity_map (id, person_id)
-select
-    id,
-    person_id
-from identity_changes
-where person_id is not null;
+final as (
+    select
+        changes.id,
+        changes.previous_person_id,
+        changes.person_id
+    from core.restitch_identity(array(select seeds.id from seeds)) as changes
+)
+
+select * from final;

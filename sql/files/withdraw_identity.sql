@@ -1,5 +1,6 @@
--- grain: statements; the identity links the withdrawn events carried are withdrawn and the identity map is
--- recomputed (the rules of sql/core/identity.sql), so the core run resolves every re-loaded event against the rest
+-- grain: statements; the identity links the withdrawn events carried are withdrawn and their components of the
+-- identity map are recomputed (the rules of sql/core/identity.sql), so the core run resolves every re-loaded
+-- event against the rest
 -- Step 1: forget the candidate links a withdrawn event was the earliest occurrence of.
 create temp table withdrawn_link_pairs (source_id text, target_id text) on commit drop;
 
@@ -76,46 +77,28 @@ final as (
 
 select * from final;
 
--- Step 3: replay every candidate (first link per id wins, no cycles) when a link was withdrawn.
-select core.rebuild_identity_links()
-where exists (select 1 from withdrawn_link_pairs);
-
--- Step 4: resolve(id) for every linked id again, and the ids whose person the withdrawal changed.
+-- Step 3: re-stitch the connected components of the withdrawn pairs' ids (core.restitch_identity(), the
+-- core identity step's rule: replay of their candidates, resolve(id) for their ids): the ids whose person
+-- the withdrawal changed.
 create temp table withdrawn_identity_changes on commit drop as
 with
 
--- resolve(id) as the core identity step does (core.resolve_identity_map())
-resolved as (
-    select
-        id,
-        person_id
-    from core.resolve_identity_map()
+seeds as (
+    select source_id as id from withdrawn_link_pairs
+    union
+    select target_id as id from withdrawn_link_pairs
 ),
 
 final as (
     select
-        coalesce(resolved.id, stored.id) as id,
-        resolved.person_id
-    from resolved
-    full outer join core.identity_map as stored on resolved.id = stored.id
-    where resolved.person_id is distinct from stored.person_id
+        changes.id,
+        changes.person_id
+    from core.restitch_identity(array(select seeds.id from seeds)) as changes
 )
 
-select * from final
-where exists (select 1 from withdrawn_link_pairs);
+select * from final;
 
-delete from core.identity_map as stored
-using withdrawn_identity_changes as changes
-where stored.id = changes.id;
-
-insert into core.identity_map (id, person_id)
-select
-    id,
-    person_id
-from withdrawn_identity_changes
-where person_id is not null;
-
--- Step 5: events that stay but may now resolve to another person (their id's link moved, or the only event
+-- Step 4: events that stay but may now resolve to another person (their id's link moved, or the only event
 -- sending their anonymous id as a user id was withdrawn) are withdrawn too and re-loaded by the core run.
 insert into withdrawn_events (
     message_id, user_id, event_type, event_name, event_at, event_date, feature, document_id, sent_user_id,

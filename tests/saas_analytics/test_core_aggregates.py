@@ -8,6 +8,7 @@ by a core run); the analytics views over them still match the independent pandas
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from decimal import Decimal
@@ -174,3 +175,114 @@ def test_upgrading_a_warehouse_with_history_builds_the_aggregates_on_the_next_ru
     run_pipeline(warehouse_db, simulated_landing, run_id="after-upgrade")
     assert_matches_reference(warehouse_db, simulated_landing)
     assert_aggregates_equal_full_builds(warehouse_db)
+
+
+def _write_lines(path: Path, lines: list[dict]) -> None:
+    """A landing file of Segment-style (camelCase) calls."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def _call(kind: str, mid: str, ts: str, user: str | None = None, anon: str | None = None, **extra: object) -> dict:
+    """One call; userId / anonymousId only when given."""
+    ids = {"userId": user} if user else {}
+    return {"messageId": mid, "type": kind, "timestamp": ts, **ids, **({"anonymousId": anon} if anon else {}),
+            **extra}
+
+
+def _feature_uses(conninfo: str) -> dict[tuple[str, str], int]:
+    with psycopg.connect(conninfo) as conn:
+        return {(u, f): n for u, f, n in conn.execute("select user_id, feature, uses from core.agg_feature_users")}
+
+
+def _pricing_funnel(conninfo: str) -> set[tuple[str, int, str]]:
+    with psycopg.connect(conninfo) as conn:
+        return {(u, step, f"{at:%m-%d %H:%M}") for u, step, at in conn.execute(
+            "select user_id, step, reached_at at time zone 'UTC' from core.agg_funnel_user_steps"
+            " where funnel = 'pricing_to_signup'")}
+
+
+def test_a_run_recounts_only_the_person_features_and_funnel_entrants_its_changes_touch(
+        warehouse_db: str, landing_dir: Path) -> None:
+    """New feature uses recount their person-feature only; a use that leaves a person recounts the person whole;
+    only an arriving event matching step 1 with its property filters lets a person into a funnel."""
+    def use(mid: str, ts: str, feature: str, user: str | None = None, anon: str | None = None) -> dict:
+        return _call("track", mid, ts, user, anon, event="feature_used", properties={"feature": feature})
+
+    def page(mid: str, ts: str, path: str, user: str | None = None, anon: str | None = None) -> dict:
+        return _call("page", mid, ts, user, anon, properties={"path": path})
+
+    _write_lines(landing_dir / "r1.jsonl", [
+        use("e1", "2024-08-01T08:00:00Z", "editor", user="u1"),
+        use("e2", "2024-08-01T08:10:00Z", "editor", user="u1"),
+        use("x1", "2024-08-01T08:20:00Z", "export", user="u1"),
+        use("e3", "2024-08-01T08:00:00Z", "editor", user="u2"),
+        use("d1", "2024-08-01T09:10:00Z", "editor", anon="dev"),  # nobody yet
+        page("d2", "2024-08-01T09:00:00Z", "/pricing", anon="dev"),
+        page("h1", "2024-08-01T09:00:00Z", "/home", user="u3"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r1")
+    assert _feature_uses(warehouse_db) == {("u1", "editor"): 2, ("u1", "export"): 1, ("u2", "editor"): 1}
+    assert _pricing_funnel(warehouse_db) == set()
+
+    _write_lines(landing_dir / "r2.jsonl", [
+        use("e4", "2024-08-02T08:00:00Z", "editor", user="u1"),  # (u1, editor) only: export stays
+        _call("identify", "i2", "2024-08-02T08:00:00Z", user="u2", anon="dev"),  # dev's use and pricing view → u2
+        page("h2", "2024-08-02T09:00:00Z", "/home", user="u3"),  # not /pricing: u3 stays out
+        page("p4", "2024-08-02T10:00:00Z", "/pricing", user="u4"),
+        _call("track", "s4", "2024-08-02T11:00:00Z", user="u4", event="signed_up"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r2")
+    assert _feature_uses(warehouse_db) == {("u1", "editor"): 3, ("u1", "export"): 1, ("u2", "editor"): 2}
+    assert _pricing_funnel(warehouse_db) == {("u2", 1, "08-01 09:00"), ("u4", 1, "08-02 10:00"),
+                                             ("u4", 2, "08-02 11:00")}
+
+    # an earlier link moves dev (its editor use and pricing view) from u2 to u5: u2 is recounted whole
+    _write_lines(landing_dir / "r3.jsonl", [_call("identify", "i5", "2024-07-31T08:00:00Z", user="u5", anon="dev")])
+    run_pipeline(warehouse_db, landing_dir, run_id="r3")
+    assert _feature_uses(warehouse_db) == {("u1", "editor"): 3, ("u1", "export"): 1, ("u2", "editor"): 1,
+                                           ("u5", "editor"): 1}
+    assert _pricing_funnel(warehouse_db) == {("u5", 1, "08-01 09:00"), ("u4", 1, "08-02 10:00"),
+                                             ("u4", 2, "08-02 11:00")}
+    assert_matches_reference(warehouse_db, landing_dir)
+    for table in ("agg_feature_users", "agg_funnel_user_steps"):
+        assert contents(warehouse_db, table) == rebuilt_from_scratch(warehouse_db, table), table
+
+
+def _lifecycle_days(conninfo: str) -> dict[str, tuple[int, int, int, int]]:
+    with psycopg.connect(conninfo) as conn:
+        return {f"{start:%m-%d}": (n, r, s, d) for start, n, r, s, d in conn.execute(
+            "select period_start, new_users, returning_users, resurrecting_users, dormant_users"
+            " from core.agg_user_lifecycle where period = 'day'")}
+
+
+def test_lifecycle_counts_change_by_the_classes_of_the_person_days_a_run_adds_or_removes(
+        warehouse_db: str, landing_dir: Path) -> None:
+    """Late days make a person returning and another dormant; an earlier link takes a day from u2 to u3."""
+    def page(mid: str, day: int, user: str | None = None, anon: str | None = None) -> dict:
+        return _call("page", mid, f"2024-01-{day:02d}T10:00:00Z", user, anon, properties={"path": "/home"})
+
+    _write_lines(landing_dir / "r1.jsonl", [
+        page("a1", 1, user="u1"), page("a3", 3, user="u1"), page("b1", 1, user="u2"), page("d6", 6, anon="dev"),
+        _call("identify", "i2", "2024-01-06T11:00:00Z", user="u2", anon="dev"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r1")
+    # by hand (new, returning, resurrecting, dormant): u1 on 1 and 3, u2 on 1 and 6 (dev's page)
+    assert _lifecycle_days(warehouse_db) == {"01-01": (2, 0, 0, 0), "01-02": (0, 0, 0, 2), "01-03": (0, 0, 1, 0),
+                                             "01-04": (0, 0, 0, 1), "01-06": (0, 0, 1, 0), "01-07": (0, 0, 0, 1)}
+
+    _write_lines(landing_dir / "r2.jsonl", [page("b2", 2, user="u2"), page("a4", 4, user="u1")])
+    run_pipeline(warehouse_db, landing_dir, run_id="r2")
+    # u2 returning on 2 and dormant on 3; u1 returning on 4, dormant on 5
+    assert _lifecycle_days(warehouse_db) == {"01-01": (2, 0, 0, 0), "01-02": (0, 1, 0, 1), "01-03": (0, 0, 1, 1),
+                                             "01-04": (0, 1, 0, 0), "01-05": (0, 0, 0, 1), "01-06": (0, 0, 1, 0),
+                                             "01-07": (0, 0, 0, 1)}
+
+    _write_lines(landing_dir / "r3.jsonl", [_call("identify", "i3", "2023-12-31T10:00:00Z", user="u3", anon="dev")])
+    run_pipeline(warehouse_db, landing_dir, run_id="r3")
+    # dev's page on the 6th is u3's now: u3 new on 6, dormant on 7; u2 has no day after the 2nd
+    assert _lifecycle_days(warehouse_db) == {"01-01": (2, 0, 0, 0), "01-02": (0, 1, 0, 1), "01-03": (0, 0, 1, 1),
+                                             "01-04": (0, 1, 0, 0), "01-05": (0, 0, 0, 1), "01-06": (1, 0, 0, 0),
+                                             "01-07": (0, 0, 0, 1)}
+    assert_matches_reference(warehouse_db, landing_dir)
+    assert contents(warehouse_db, "agg_user_lifecycle") == rebuilt_from_scratch(warehouse_db, "agg_user_lifecycle")

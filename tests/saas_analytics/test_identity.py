@@ -225,6 +225,50 @@ def test_a_late_earlier_link_moves_a_device_to_another_person(warehouse_db, land
     assert core_snapshot(warehouse_db) == _clean_run(warehouse_db, landing_dir)
 
 
+def test_a_run_restitches_only_the_components_its_links_touch(warehouse_db, landing_dir):
+    """Run 2's links merge two persons, bring an earlier link and a cycle attempt; dz's component is untouched."""
+    write(landing_dir / "r1.jsonl", [
+        seg("identify", "ia", "2024-08-01T10:00:00Z", user="ua", anon="da"),
+        seg("identify", "ib", "2024-08-01T10:00:00Z", user="ub", anon="db"),
+        seg("alias", "al1", "2024-08-01T12:00:00Z", user="uc", previousId="ub"),
+        seg("identify", "iz", "2024-08-01T10:00:00Z", user="uz", anon="dz"),
+        seg("page", "pa", "2024-08-01T09:00:00Z", anon="da"),
+        seg("page", "pb", "2024-08-01T09:00:00Z", anon="db"),
+        seg("page", "pz", "2024-08-01T09:00:00Z", anon="dz"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r1")
+    assert_matches_reference(warehouse_db, landing_dir)
+    with psycopg.connect(warehouse_db) as conn:
+        mapped = dict(conn.execute("select id, person_id from core.identity_map").fetchall())
+    # by hand: db -> ub -> uc
+    assert mapped == {"da": "ua", "db": "uc", "ub": "uc", "dz": "uz"}
+
+    write(landing_dir / "r2.jsonl", [
+        seg("alias", "al2", "2024-08-01T13:00:00Z", user="ub", previousId="ua"),  # merges {da, ua} into uc
+        seg("identify", "id0", "2024-08-01T08:00:00Z", user="ud", anon="db"),  # earlier than db -> ub: wins
+        seg("alias", "al3", "2024-08-01T14:00:00Z", user="ua", previousId="uc"),  # ua resolves to uc: a cycle
+        seg("page", "pd", "2024-08-01T15:00:00Z", user="ud"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r2")
+    assert_matches_reference(warehouse_db, landing_dir)
+    with psycopg.connect(warehouse_db) as conn:
+        links = dict(conn.execute("select source_id, target_id from core.identity_links").fetchall())
+        mapped = dict(conn.execute("select id, person_id from core.identity_map").fetchall())
+    assert links == {"da": "ua", "ua": "ub", "ub": "uc", "db": "ud", "dz": "uz"}
+    assert mapped == {"da": "uc", "ua": "uc", "ub": "uc", "db": "ud", "dz": "uz"}
+    got = persons(warehouse_db)
+    assert (got["pa"], got["pb"], got["pz"], got["ia"], got["ib"], got["id0"]) == ("uc", "ud", "uz", "uc", "uc", "ud")
+    assert core_snapshot(warehouse_db) == _clean_run(warehouse_db, landing_dir)
+
+    # the re-stitch reads and writes only the seeds' components: a map row lost in another one stays lost
+    with psycopg.connect(warehouse_db) as conn, conn.transaction(force_rollback=True):
+        conn.execute("delete from core.identity_map where id = 'dz'")
+        assert conn.execute("select * from core.restitch_identity(array['ua'])").fetchall() == []
+        assert conn.execute("select person_id from core.identity_map where id = 'dz'").fetchall() == []
+        assert conn.execute("select * from core.restitch_identity(array['uz'])").fetchall() == [("dz", None, "uz")]
+        assert conn.execute("select person_id from core.identity_map where id = 'dz'").fetchall() == [("uz",)]
+
+
 # ---------------------------------------------------------------------------------------------------
 # a Segment export in a Hive layout
 # ---------------------------------------------------------------------------------------------------
