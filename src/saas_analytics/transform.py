@@ -58,6 +58,10 @@ CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids
 # may hold a million events — one bitmap heap scan reads each heap page once, an index scan once per event.
 CHECK_STEP_SETTINGS: dict[str, tuple[str, str]] = {"check_activity": ("enable_indexscan", "off")}
 CHECK_PASSED_STEP = "check_passed"
+# A scope holding more than this share of core's events (and more than the minimum) is checked by a full sweep:
+# a catch-up after downtime holds most of core, and one sweep of every table beats reading it all by key twice.
+# (A big day — a quarter of core — is cheaper scoped: docs/benchmarks.md, "checks on a big day".)
+CHECK_FULL_SHARE, CHECK_FULL_MIN_EVENTS = 0.5, 100_000
 # Core's funnel steps, run again by the refresh after it loads sql/funnels.yml (a redefined funnel is rebuilt).
 FUNNEL_REBUILD_STEPS: tuple[str, ...] = ("agg_funnel_user_steps", "agg_funnel_conversion", "agg_acquisition_monthly")
 # Analytics materialized views, in refresh order.
@@ -355,9 +359,13 @@ def run_checks(
         conn.execute("select pg_advisory_xact_lock_shared(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
         bounds = queries.fetch_one(conn, "check_scope_bounds", {"stage": stage})
-        # however big the scope (a catch-up, a million-event day), the scoped checks cost what the scope holds
+        # a million-event day is checked scoped (its cost follows the scope); a catch-up holding most of core is swept
         if full_reason is None and bounds["checked_seq"] is None:
             full_reason = f"first check of {stage}: nothing recorded what earlier runs touched"
+        elif full_reason is None and bounds["scope_events"] > max(CHECK_FULL_SHARE * bounds["core_events"],
+                                                                  CHECK_FULL_MIN_EVENTS):
+            full_reason = (f"the scope holds about {bounds['scope_events']:,} of about {bounds['core_events']:,}"
+                           " core events (a catch-up): one sweep of everything is cheaper than reading them by key")
         # Scoped: index lookups or hash joins, as the analyzed scope temp tables' sizes call for. Full: every join
         # reads whole tables, and the planner (under-estimating rows per person-day) would otherwise loop a
         # million index lookups.

@@ -235,6 +235,18 @@ def test_a_file_correction_puts_what_it_changed_in_the_scope(warehouse_db: str, 
     assert (scope["files"], scope["events"], scope["persons"], scope["person_days"]) == (1, 4, 2, 2)
 
 
+def test_a_scope_holding_most_of_history_is_checked_by_a_full_sweep(warehouse_db: str, landing_dir: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    write_day(landing_dir, "2026-06-02", ["bob", "cat", "dan"])  # 6 new events against 2 before
+    build(warehouse_db, landing_dir, "r2")
+    monkeypatch.setattr(transform, "CHECK_FULL_MIN_EVENTS", 1)
+    detail = daily_checks(warehouse_db, "r2")
+    assert detail["mode"] == "full" and "(a catch-up)" in detail["scope"]["reason"]
+
+
 def test_a_batch_bigger_than_history_is_checked_scoped_and_a_defect_inside_it_is_caught(
         warehouse_db: str, landing_dir: Path) -> None:
     write_day(landing_dir, "2026-06-01", ["ann"])
