@@ -91,6 +91,25 @@ def migrated_template(pg_server: dict) -> str:
     return pg_server["template"]
 
 
+@pytest.fixture
+def scratch_db(pg_server: dict) -> Iterator[tuple[str, object]]:
+    """An empty database and an Alembic config for it: a migration test upgrades and downgrades it by hand."""
+    from alembic.config import Config
+
+    from saas_analytics import warehouse
+
+    name = f"saas_scratch_{os.getpid()}_{next(_db_counter)}"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    conninfo = make_conninfo(pg_server["admin"], dbname=name)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
+    cfg.attributes["conninfo"] = conninfo
+    yield conninfo, cfg
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
 def _migrate(conninfo: str) -> None:
     """Apply the Alembic migrations to one database."""
     from alembic import command

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import psycopg
-import pytest
 from alembic import command
 from alembic.config import Config
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
-
-from saas_analytics import warehouse
 
 # Labelled by hand from Contract 1 (ISO-8601, seconds, at most 6 fractional digits, `Z` or ±hh:mm up to 14:59)
 # and the calendar; each fast-path shape (…Z with 0, 1–6 fractional digits) appears valid and invalid.
@@ -50,21 +42,6 @@ LABELLED = {
     "soon": False,
     "": False,
 }
-
-
-@pytest.fixture
-def scratch_db(pg_server: dict) -> tuple[str, Config]:
-    """An empty database and an Alembic config for it."""
-    name = f"saas_mig11_{os.getpid()}"
-    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    conninfo = make_conninfo(pg_server["admin"], dbname=name)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
-    cfg.attributes["conninfo"] = conninfo
-    yield conninfo, cfg
-    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _verdicts(conninfo: str) -> dict[str, bool]:

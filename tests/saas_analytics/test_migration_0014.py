@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import psycopg
-import pytest
 from alembic import command
 from alembic.config import Config
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
-
-from saas_analytics import warehouse
 
 # raw lines as landed, and the objects staging copied from them under 0013's stg_batch (an object, else {}),
 # written out by hand
@@ -29,21 +22,6 @@ LINES = [
      {}, {}, {"campaign": {"source": "ads"}}),
 ]
 FILLER = 3000  # more staged rows, so the rewrite's saving shows in the table's size
-
-
-@pytest.fixture
-def scratch_db(pg_server: dict) -> tuple[str, Config]:
-    """An empty database and an Alembic config for it."""
-    name = f"saas_mig14_{os.getpid()}"
-    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    conninfo = make_conninfo(pg_server["admin"], dbname=name)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
-    cfg.attributes["conninfo"] = conninfo
-    yield conninfo, cfg
-    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _populate_0013(conninfo: str) -> None:

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import psycopg
 import pytest
 from alembic import command
 from alembic.config import Config
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
-
-from saas_analytics import warehouse
 
 # (message_id, sent_user_id, anonymous_id): identified events carry their device's anonymous id too
 EVENTS = [
@@ -26,24 +18,16 @@ EVENTS = [
 
 
 @pytest.fixture
-def populated(pg_server: dict) -> Iterator[tuple[str, Config]]:
+def populated(scratch_db: tuple[str, Config]) -> tuple[str, Config]:
     """A warehouse at migration 0013 holding EVENTS in core.fact_events, and an Alembic config for it."""
-    name = f"saas_mig15_{os.getpid()}"
-    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    conninfo = make_conninfo(pg_server["admin"], dbname=name)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))
-    cfg.attributes["conninfo"] = conninfo
+    conninfo, cfg = scratch_db
     command.upgrade(cfg, "0013")
     with psycopg.connect(conninfo) as conn:
         conn.cursor().executemany(
             "insert into core.fact_events (message_id, sent_user_id, anonymous_id, event_type, event_at, event_date,"
             " properties, file_id, line_no) values (%s, %s, %s, 'track', '2026-01-01', '2026-01-01', '{}', 1, 1)",
             EVENTS)
-    yield conninfo, cfg
-    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    return conninfo, cfg
 
 
 def _index(conninfo: str) -> str:
