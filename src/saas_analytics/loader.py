@@ -352,7 +352,10 @@ def unchanged_since_loaded(path: Path, entry: Registered | None) -> bool:
     """
     if entry is None or entry.mtime_ns is None:
         return False
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:  # gone or unreadable since the listing: the full path reports it
+        return False
     return stat.st_size == entry.size_bytes and stat.st_mtime_ns == entry.mtime_ns
 
 
