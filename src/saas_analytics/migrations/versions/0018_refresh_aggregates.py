@@ -24,6 +24,19 @@ VIEWS = ("user_retention_cohorts", "funnel_conversion", "acquisition_monthly", "
 AGGREGATES = ("agg_acquisition_monthly", "agg_user_retention_cohorts", "agg_funnel_conversion",
               "agg_mrr_monthly", "agg_revenue_retention_cohorts")
 
+# The five views over the new aggregates: dropped (and their recorded definitions forgotten) both ways, so
+# the next refresh re-creates them from the SQL of the revision it runs at.
+DROP_VIEWS = """
+drop materialized view if exists analytics.user_retention_cohorts;
+drop materialized view if exists analytics.funnel_conversion;
+drop materialized view if exists analytics.acquisition_monthly;
+drop materialized view if exists analytics.revenue_retention_cohorts;
+drop materialized view if exists analytics.mrr_monthly;
+delete from meta.view_definitions where name in (
+    'user_retention_cohorts', 'funnel_conversion', 'acquisition_monthly', 'revenue_retention_cohorts', 'mrr_monthly'
+);
+"""
+
 UPGRADE = """
 -- true while core.aggregate_backfills asks for a full build of the aggregate (its step deletes the row)
 create function core.backfill_requested(aggregate_name text) returns boolean
@@ -102,25 +115,9 @@ insert into core.aggregate_backfills (aggregate) values
 on conflict do nothing;
 
 -- the views become reads of these tables: the next refresh re-creates them from their new SQL
-drop materialized view if exists analytics.user_retention_cohorts;
-drop materialized view if exists analytics.funnel_conversion;
-drop materialized view if exists analytics.acquisition_monthly;
-drop materialized view if exists analytics.revenue_retention_cohorts;
-drop materialized view if exists analytics.mrr_monthly;
-delete from meta.view_definitions where name in (
-    'user_retention_cohorts', 'funnel_conversion', 'acquisition_monthly', 'revenue_retention_cohorts', 'mrr_monthly'
-);
-"""
+""" + DROP_VIEWS
 
-DOWNGRADE = """
-drop materialized view if exists analytics.user_retention_cohorts;
-drop materialized view if exists analytics.funnel_conversion;
-drop materialized view if exists analytics.acquisition_monthly;
-drop materialized view if exists analytics.revenue_retention_cohorts;
-drop materialized view if exists analytics.mrr_monthly;
-delete from meta.view_definitions where name in (
-    'user_retention_cohorts', 'funnel_conversion', 'acquisition_monthly', 'revenue_retention_cohorts', 'mrr_monthly'
-);
+DOWNGRADE = DROP_VIEWS + """
 delete from core.aggregate_backfills where aggregate in (
     'agg_acquisition_monthly', 'agg_user_retention_cohorts', 'agg_funnel_conversion', 'agg_mrr_monthly',
     'agg_revenue_retention_cohorts'
