@@ -319,9 +319,9 @@ class CheckScope:
 
     mode: str  # "full" or "scoped"
     reason: str
-    files: int = 0
-    events: int = 0
-    persons: int = 0
+    files: int | None = 0  # None: no test of the stage reads it, so it was not gathered
+    events: int | None = 0
+    persons: int | None = 0
     person_days: int = 0
     dates: int = 0
     first_date: str | None = None
@@ -376,7 +376,9 @@ def run_checks(
             "create temp table check_mode on commit drop as select %s::text as stage, %s::boolean as full_sweep,"
             " %s::bigint as after_seq, %s::bigint as upto_seq, %s::text[] as scope_stages",
             [stage, full_reason is not None, bounds["checked_seq"] or 0, bounds["upto_seq"], list(scope_stages)])
-        for name in CHECK_SCOPE_STEPS:
+        tests = data_test_files(prefixes)
+        built = scope_steps_read(tests, full_reason is not None)
+        for name in built:
             if full_reason is not None and name in CHECK_FULL_VIEWS:
                 conn.execute(sql.SQL("create temp view {} as ").format(sql.Identifier(name)) + sql.SQL(
                     read_sql("checks", CHECK_FULL_VIEWS[name]).strip().rstrip(";")))
@@ -388,11 +390,18 @@ def run_checks(
                 run_steps(conn, "checks", (name,), log.debug)
                 if setting:
                     conn.execute("select set_config(%s, %s, true)", [setting[0], previous])
+        # the summary counts every scope table: the ones no test reads stand in empty (planned, never filled)
+        # for it, then are dropped, so that a test can never read one unfilled
+        skipped = [name for name in CHECK_SCOPE_STEPS if name not in built]
+        for name in skipped:
+            conn.execute(step_statement("checks", name) + sql.SQL(" with no data"))
         summary = queries.fetch_one(conn, "check_scope_summary")
-        scope = _scope_of(summary, full_reason)
+        for name in skipped:
+            conn.execute(sql.SQL("drop table {}").format(sql.Identifier(name)))
+        scope = _scope_of(summary, full_reason, skipped)
         say(f"data checks ({scope.mode}): {scope.reason}")
         seconds = {"scope": round(time.perf_counter() - started, 3)}
-        for path in data_test_files(prefixes):
+        for path in tests:
             began = time.perf_counter()
             cur = conn.execute(path.read_text().encode())
             rows = cur.fetchall()
@@ -413,9 +422,29 @@ def run_checks(
     return counts, scope
 
 
-def _scope_of(summary: dict, full_reason: str | None) -> CheckScope:
+def scope_steps_read(tests: list[Path], full: bool) -> tuple[str, ...]:
+    """The scope steps (CHECK_SCOPE_STEPS, in order) that the tests read by name, and the steps those read.
+
+    The analytics tests read only check_person_days: a big day's million events (check_event_ids,
+    check_events, check_activity) are gathered only for the core tests that read them. A name in a comment
+    builds a step for nothing, never the other way round.
+    """
+    texts = [path.read_text() for path in tests]
+    wanted: set[str] = set()
+    for name in reversed(CHECK_SCOPE_STEPS):  # a step reads only the steps before it
+        if any(re.search(rf"\b{name}\b", text) for text in texts):
+            wanted.add(name)
+            texts.append(read_sql("checks", CHECK_FULL_VIEWS[name] if full and name in CHECK_FULL_VIEWS else name))
+    return tuple(name for name in CHECK_SCOPE_STEPS if name in wanted)
+
+
+def _scope_of(summary: dict, full_reason: str | None, skipped: list[str] = ()) -> CheckScope:
     """The CheckScope of a run, with a one-line reason an operator can read in the stage's detail."""
     counts = {k: int(summary[k]) for k in ("files", "events", "persons", "person_days", "dates")}
+    # what no test of the stage reads was not gathered: no count (None), and not in the reason
+    for key, step in (("files", "check_files"), ("events", "check_events"), ("persons", "check_persons")):
+        if step in skipped:
+            counts[key] = None
     first, last = (str(summary[k]) if summary[k] is not None else None for k in ("first_date", "last_date"))
     if full_reason is not None:
         return CheckScope("full", f"full sweep of all history ({full_reason})", **counts,
@@ -424,7 +453,8 @@ def _scope_of(summary: dict, full_reason: str | None) -> CheckScope:
         reason = "nothing new since the checks last passed: no file, event or person-day to check"
     else:
         dates = f", dates {first} … {last}" if first else ""
-        reason = (f"scoped to what changed since the checks last passed: {counts['files']} file(s), "
-                  f"{counts['events']:,} event(s), {counts['persons']:,} person(s), "
+        parts = [f"{counts[key]:,} {label}(s)" for key, label in (("files", "file"), ("events", "event"),
+                                                                  ("persons", "person")) if counts[key] is not None]
+        reason = (f"scoped to what changed since the checks last passed: {', '.join(parts + [''])}"
                   f"{counts['person_days']:,} person-day(s) on {counts['dates']} date(s){dates}")
     return CheckScope("scoped", reason, **counts, first_date=first, last_date=last)
