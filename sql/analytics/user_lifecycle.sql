@@ -23,11 +23,9 @@ latest as (
 
 kinds as (
     select
-        kind.period,
-        kind.step
-    from (
-        values ('day', interval '1 day'), ('week', interval '7 days'), ('month', interval '1 month')
-    ) as kind (period, step)
+        period,
+        step
+    from core.lifecycle_periods
 ),
 
 bounds as (

@@ -1,4 +1,4 @@
--- grain: one row per period kind (day, week, month) per period with an active or a dormant person
+-- grain: one row per period kind (core.lifecycle_periods) per period with an active or a dormant person
 -- Growth accounting (docs/metrics.md). A person's class in period P (new, returning, resurrecting when active
 -- in P; dormant when active in P-1 and not in P) depends on their own active days only. A person-day that
 -- became active or inactive this run (person p, day d in period P) can change p's class in P, P+1 and p's
@@ -63,11 +63,9 @@ with
 
 kinds as (
     select
-        kind.period,
-        kind.step
-    from (
-        values ('day', interval '1 day'), ('week', interval '7 days'), ('month', interval '1 month')
-    ) as kind (period, step)
+        period,
+        step
+    from core.lifecycle_periods
 ),
 
 changed_periods as (
@@ -170,9 +168,9 @@ states as (
         coalesce(now_active.found, false) as active_after,
         coalesce(now_previous.found, false) as previously_active_after,
         now_latest.activity_date as latest_before_after,
-        coalesce(then_active.found, false) or removed_active.found as active_before,
-        coalesce(then_previous.found, false) or removed_previous.found as previously_active_before,
-        greatest(then_latest.activity_date, removed_latest.activity_date) as latest_before_before
+        coalesce(then_active.found, false) or removed_days.active as active_before,
+        coalesce(then_previous.found, false) or removed_days.previously_active as previously_active_before,
+        greatest(then_latest.activity_date, removed_days.latest) as latest_before_before
     from person_periods
     -- after the run: the facts (a "found" lateral reads one row: does any exist)
     left join
@@ -249,31 +247,21 @@ states as (
             limit 1
         ) as then_latest
         on true
-    -- ... and the days that became inactive
+    -- ... and the days that became inactive (the person's removed days, read once for the three)
     cross join
         lateral (
             select
                 coalesce(bool_or(
                     removed.event_date >= person_periods.period_start and removed.event_date < person_periods.period_end
-                ), false) as found
-            from removed
-            where removed.user_id = person_periods.user_id
-        ) as removed_active
-    cross join
-        lateral (
-            select
+                ), false) as active,
                 coalesce(bool_or(
                     removed.event_date >= person_periods.previous_start
                     and removed.event_date < person_periods.period_start
-                ), false) as found
+                ), false) as previously_active,
+                max(removed.event_date) filter (where removed.event_date < person_periods.period_start) as latest
             from removed
             where removed.user_id = person_periods.user_id
-        ) as removed_previous
-    cross join lateral (
-        select max(removed.event_date) as activity_date
-        from removed
-        where removed.user_id = person_periods.user_id and removed.event_date < person_periods.period_start
-    ) as removed_latest
+        ) as removed_days
 ),
 
 -- the class flags (as the full count below: the previous active period is that of the latest active day)
@@ -354,11 +342,9 @@ create temp table lifecycle_touched on commit drop as
 
 with kinds as (
     select
-        kind.period,
-        kind.step
-    from (
-        values ('day', interval '1 day'), ('week', interval '7 days'), ('month', interval '1 month')
-    ) as kind (period, step)
+        period,
+        step
+    from core.lifecycle_periods
 ),
 
 bounds as (

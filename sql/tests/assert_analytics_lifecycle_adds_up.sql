@@ -9,7 +9,10 @@ lifecycle as (
 ),
 
 kinds as (
-    select distinct period from lifecycle
+    select
+        period,
+        step
+    from core.lifecycle_periods
 ),
 
 checked_dates as (
@@ -19,7 +22,8 @@ checked_dates as (
 checked_periods as (
     select distinct
         kinds.period,
-        date_trunc(kinds.period, checked_dates.activity_date::timestamp)::date as period_start
+        date_trunc(kinds.period, checked_dates.activity_date::timestamp)::date as period_start,
+        (date_trunc(kinds.period, checked_dates.activity_date::timestamp) + kinds.step)::date as period_end
     from checked_dates
     cross join kinds
 ),
@@ -34,8 +38,7 @@ period_persons as (
     inner join core.fact_daily_user_activity as activity
         on
             checked_periods.period_start <= activity.activity_date
-            and (checked_periods.period_start + ('1 ' || checked_periods.period)::interval)::date
-            > activity.activity_date
+            and checked_periods.period_end > activity.activity_date
 ),
 
 active_in_period as (
