@@ -344,7 +344,8 @@ def run_checks(
 
     One transaction, under a shared transforms' lock (no layer or correction writes meanwhile): the
     `sql/checks/` steps fill the temp tables the tests join (check_files, check_events, check_person_days,
-    check_persons) from the scope the layers recorded above the stage's watermark — or with everything
+    check_persons; only those the stage's tests read: `scope_steps_read`) from the scope the layers recorded
+    above the stage's watermark — or with everything
     when `full_reason` is given or the stage never passed. When every test passes, the watermark moves up
     and the scope rows all of `scope_stages` have passed are deleted; a failure leaves both in place, so
     the next run checks the same rows again.
