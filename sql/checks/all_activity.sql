@@ -4,8 +4,6 @@ select
     events.user_id,
     events.event_date,
     events.event_type,
-    events.event_at,
-    events.file_id,
-    events.line_no
+    events.event_at
 from core.fact_events as events
 where events.event_type in ('track', 'page', 'screen')

@@ -35,9 +35,7 @@ candidates as (
         events.user_id,
         events.event_date,
         events.event_type,
-        events.event_at,
-        events.file_id,
-        events.line_no
+        events.event_at
     from core.fact_events as events
     where
         events.user_id = any((select keys.user_ids from keys)::text[])

@@ -1,6 +1,6 @@
 -- grain: one row per core event (message_id) the data checks look at: inserted (meta.check_scope_staged),
--- re-attributed or withdrawn (meta.check_scope_events) since this check stage last passed; a full sweep
--- reads all_event_ids instead
+-- re-attributed or withdrawn (meta.check_scope_events) since this check stage last passed, with the date
+-- staging gave an inserted one (null for a listed one); a full sweep reads all_event_ids instead
 -- temp table: the data-test runner creates it in the checks' transaction, after check_mode (analyzed, so
 -- that check_events joins it to core.fact_events by the plan its size calls for)
 with
@@ -33,7 +33,9 @@ ranges as (
 
 -- the staged events core inserted, by range (the BRIN index on staged_seq: the day's last block ranges)
 inserted as (
-    select staged.message_id
+    select
+        staged.message_id,
+        staged.event_date
     from ranges
     inner join staging.events as staged
         on
@@ -44,9 +46,14 @@ inserted as (
 -- each event once: a listed event that is also in a range (re-attributed after an unchecked insert) is
 -- left out of the list by one index lookup per listed event
 scoped as (
-    select inserted.message_id from inserted
+    select
+        inserted.message_id,
+        inserted.event_date
+    from inserted
     union all
-    select listed.message_id
+    select
+        listed.message_id,
+        null::date as event_date
     from listed
     where not exists (
             select from staging.events as staged
@@ -59,7 +66,10 @@ scoped as (
 ),
 
 final as (
-    select message_id from scoped
+    select
+        message_id,
+        event_date
+    from scoped
 )
 
 select * from final

@@ -29,12 +29,12 @@ day_windows as (
     from day_breaks
 ),
 
+-- each window numbered: the events below are sorted by that integer, not by the person's text id
 windows as (
     select
         user_id,
         window_no,
-        min(activity_date) - 1 as from_date,
-        max(activity_date) + 1 as to_date,
+        row_number() over (order by user_id, window_no) as window_id,
         (min(activity_date) - 1)::timestamp at time zone 'UTC' as window_from,
         (max(activity_date) + 2)::timestamp at time zone 'UTC' as window_to
     from day_windows
@@ -55,54 +55,57 @@ window_days as (
 
 activity as (
     select
-        window_days.user_id,
-        window_days.window_no,
-        window_days.window_from,
-        window_days.window_to,
-        events.event_at,
-        events.file_id,
-        events.line_no
+        window_days.window_id,
+        events.event_at
     from window_days
     inner join check_activity as events
         on window_days.user_id = events.user_id and window_days.activity_date = events.event_date
 ),
 
--- the person in byte order ("C"): the same partitions and groups, sorted without the locale's comparison
-keyed as (
+-- one pass over each window's events in time order: an event more than 30 minutes after the previous one
+-- starts a session, one more than 30 minutes before the next ends it, and its position counts the events
+-- (core breaks ties in load order; a session's start, end and count do not depend on the order of ties)
+edges as (
     select
-        *,
-        user_id collate "C" as user_key
+        window_id,
+        event_at,
+        coalesce(event_at - lag(event_at) over by_time > interval '30 minutes', true) as is_start,
+        coalesce(lead(event_at) over by_time - event_at > interval '30 minutes', true) as is_end,
+        row_number() over by_time as event_no
     from activity
+    window by_time as (partition by window_id order by event_at)
 ),
 
-starts as (
-    select
-        *,
-        coalesce(event_at - lag(event_at) over by_time > interval '30 minutes', true)::integer as is_start
-    from keyed
-    window by_time as (partition by user_key, window_no order by event_at, file_id, line_no)
+boundaries as (
+    select *
+    from edges
+    where is_start or is_end
 ),
 
-numbered as (
+-- starts and ends alternate: a session ends at its start (one event) or at the next boundary
+paired as (
     select
         *,
-        sum(is_start) over (partition by user_key, window_no order by event_at, file_id, line_no) as session_no
-    from starts
+        lead(event_at) over by_event as next_at,
+        lead(event_no) over by_event as next_no
+    from boundaries
+    window by_event as (partition by window_id order by event_no)
 ),
 
 -- a session that starts or ends within 30 minutes of the window's edge may continue outside it: dropped
--- (grouped in the windows' order: the rows arrive sorted by person and window)
 expected as (
     select
-        user_key collate "default" as user_id,
-        min(event_at) as started_at,
-        max(event_at) as ended_at,
-        count(*) as events
-    from numbered
-    group by user_key, window_no, session_no
-    having
-        min(event_at) >= min(window_from) + interval '30 minutes'
-        and max(event_at) < min(window_to) - interval '30 minutes'
+        windows.user_id,
+        paired.event_at as started_at,
+        case when paired.is_end then paired.event_at else paired.next_at end as ended_at,
+        case when paired.is_end then 1 else paired.next_no - paired.event_no + 1 end as events
+    from paired
+    inner join windows on paired.window_id = windows.window_id
+    where
+        paired.is_start
+        and paired.event_at >= windows.window_from + interval '30 minutes'
+        and case when paired.is_end then paired.event_at else paired.next_at end
+        < windows.window_to - interval '30 minutes'
 ),
 
 sessions as (

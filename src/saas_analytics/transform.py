@@ -56,8 +56,12 @@ CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids
                                     "check_events": "all_events", "check_activity": "all_activity"}
 # Planner settings for one scope step (set local, then back): check_activity reads a few person-days that
 # may hold a million events — one bitmap heap scan reads each heap page once, an index scan once per event.
-CHECK_STEP_SETTINGS: dict[str, tuple[str, str]] = {"check_activity": ("enable_indexscan", "off")}
+# check_events reads the scope's dates (a million events of a big day) the same way: one bitmap heap scan.
+CHECK_STEP_SETTINGS: dict[str, tuple[str, str]] = {"check_activity": ("enable_indexscan", "off"),
+                                                   "check_events": ("enable_indexscan", "off")}
 CHECK_PASSED_STEP = "check_passed"
+# Local buffers for the checks' temp tables (allocated only as they fill): a 1 M-event day's scope is ≈ 250 MB.
+CHECK_TEMP_BUFFERS = "512MB"
 # A scope holding more than this share of core's events (and more than the minimum) is checked by a full sweep:
 # a catch-up after downtime holds most of core, and one sweep of every table beats reading it all by key twice.
 # (A big day — a quarter of core — is cheaper scoped: docs/benchmarks.md, "checks on a big day".)
@@ -359,6 +363,9 @@ def run_checks(
     with psycopg.connect(conninfo) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock_shared(%s)", [TRANSFORM_LOCK])
         conn.execute("set local work_mem = '256MB'")
+        # the scope's temp tables (a big day's: a few hundred MB) stay in memory instead of being written out
+        # 8 MB at a time (the setting takes effect only before the session's first temp table: check_mode)
+        conn.execute("select set_config('temp_buffers', %s, true)", [CHECK_TEMP_BUFFERS])
         bounds = queries.fetch_one(conn, "check_scope_bounds", {"stage": stage})
         # a million-event day is checked scoped (its cost follows the scope); a catch-up holding most of core is swept
         if full_reason is None and bounds["checked_seq"] is None:

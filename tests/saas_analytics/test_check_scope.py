@@ -323,3 +323,80 @@ def test_every_core_check_catches_its_defect_scoped_and_in_a_sweep(warehouse_db:
     with pytest.raises(transform.DataTestError, match=f"{failing}.sql returned") as swept:
         daily_checks(warehouse_db, "r3", full=True)
     assert "(full:" in str(swept.value)
+
+
+def write_sessions_day(landing_dir: Path, day: str, user: str, times: list[str]) -> None:
+    """One landing file: `user` views a page at each of `times` (HH:MM) on `day`."""
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    with gzip.open(landing_dir / f"sessions_{day}.jsonl.gz", "wt") as fh:
+        for n, hhmm in enumerate(times):
+            fh.write(json.dumps({"message_id": f"{user}-{day}-s{n}", "type": "track", "event": "page_viewed",
+                                 "user_id": user, "timestamp": f"{day}T{hhmm}:00Z"}) + "\n")
+
+
+# bob's day, by hand: gaps over 30 minutes start a session, a gap of exactly 30 minutes does not. Sessions
+# (start, end, events): 10:00-10:45 (3), 12:00 alone (1), 13:00-13:29 (2), 14:00-14:30 (2), 16:00-16:00 (2,
+# two events at the same instant)
+BOB_TIMES = ["10:00", "10:20", "10:45", "12:00", "13:00", "13:29", "14:00", "14:30", "16:00", "16:00"]
+BOB_SESSIONS = [("10:00", "10:45", 3), ("12:00", "12:00", 1), ("13:00", "13:29", 2), ("14:00", "14:30", 2),
+                ("16:00", "16:00", 2)]
+_S = "insert into core.fact_sessions (user_id, started_at, ended_at, session_date, duration_seconds, events," \
+     " feature_uses, platform) values ('bob', '2026-06-02 {0}+00', '2026-06-02 {1}+00', '2026-06-02', {2}, {3}, 0," \
+     " null)"
+# One defect per way a session can be wrong (each one statement, or two joined by ';')
+SESSION_DEFECTS = {
+    "split in two": "update core.fact_sessions set ended_at = '2026-06-02 10:20+00', duration_seconds = 1200,"
+                    " events = 2 where user_id = 'bob' and started_at = '2026-06-02 10:00+00';"
+                    + _S.format("10:45", "10:45", 0, 1),
+    "two merged": "delete from core.fact_sessions where user_id = 'bob' and started_at = '2026-06-02 14:00+00';"
+                  "update core.fact_sessions set ended_at = '2026-06-02 14:30+00', duration_seconds = 5400,"
+                  " events = 4 where user_id = 'bob' and started_at = '2026-06-02 13:00+00'",
+    "end moved": "update core.fact_sessions set ended_at = ended_at + interval '1 minute', duration_seconds = 60"
+                 " where user_id = 'bob' and started_at = '2026-06-02 12:00+00'",
+    "start moved": "update core.fact_sessions set started_at = started_at - interval '1 minute',"
+                   " duration_seconds = duration_seconds + 60"
+                   " where user_id = 'bob' and started_at = '2026-06-02 13:00+00'",
+    "wrong date": "update core.fact_sessions set session_date = session_date - 1"
+                  " where user_id = 'bob' and started_at = '2026-06-02 14:00+00'",
+    "wrong duration": "update core.fact_sessions set duration_seconds = duration_seconds + 1"
+                      " where user_id = 'bob' and started_at = '2026-06-02 13:00+00'",
+    "tied events miscounted": "update core.fact_sessions set events = 1"
+                              " where user_id = 'bob' and started_at = '2026-06-02 16:00+00'",
+    "extra session": _S.format("18:00", "18:00", 0, 1),
+    "session missing": "delete from core.fact_sessions where user_id = 'bob'"
+                       " and started_at = '2026-06-02 12:00+00'",
+}
+
+
+@pytest.mark.parametrize("defect", list(SESSION_DEFECTS))
+def test_the_session_check_catches_every_kind_of_wrong_session_scoped_and_in_a_sweep(
+        warehouse_db: str, landing_dir: Path, defect: str) -> None:
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    write_sessions_day(landing_dir, "2026-06-02", "bob", BOB_TIMES)
+    build(warehouse_db, landing_dir, "r2")
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:  # core built the sessions worked out by hand
+        got = conn.execute("select to_char(started_at at time zone 'UTC', 'HH24:MI'), to_char(ended_at at time"
+                           " zone 'UTC', 'HH24:MI'), events from core.fact_sessions where user_id = 'bob'"
+                           " order by started_at").fetchall()
+        assert got == BOB_SESSIONS
+        for statement in SESSION_DEFECTS[defect].split(";"):
+            assert conn.execute(statement).rowcount == 1
+    with pytest.raises(transform.DataTestError, match="assert_core_sessions_match_events.sql returned") as scoped:
+        daily_checks(warehouse_db, "r2")
+    assert "(scoped:" in str(scoped.value) and "'bob'" in str(scoped.value)
+    with pytest.raises(transform.DataTestError, match="assert_core_sessions_match_events.sql returned") as swept:
+        daily_checks(warehouse_db, "r3", full=True)
+    assert "(full:" in str(swept.value)
+
+
+def test_the_session_check_passes_on_the_hand_made_day(warehouse_db: str, landing_dir: Path) -> None:
+    write_day(landing_dir, "2026-06-01", ["ann"])
+    build(warehouse_db, landing_dir, "r1")
+    daily_checks(warehouse_db, "r1")
+    write_sessions_day(landing_dir, "2026-06-02", "bob", BOB_TIMES)
+    build(warehouse_db, landing_dir, "r2")
+    scoped = daily_checks(warehouse_db, "r2")
+    assert scoped["mode"] == "scoped" and scoped["scope"]["events"] == len(BOB_TIMES)
+    assert daily_checks(warehouse_db, "r3", full=True)["mode"] == "full"
