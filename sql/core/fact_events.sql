@@ -1,14 +1,20 @@
 -- grain: one row per valid, deduplicated event; user_id = the person (null: nobody), sent_user_id = userId as sent
--- Step 1: ids this batch uses as a user id for the first time (their anonymous-only events may now resolve).
+-- Step 1: the user ids this batch sends (a few thousand distinct), and those it uses as a user id for the first
+-- time (their anonymous-only events may now resolve), looked up in history one by one.
+create temp table core_batch_user_ids on commit drop as
+select distinct sent_user_id as id
+from core_batch
+where sent_user_id is not null;
+
+analyze core_batch_user_ids;
+
 create temp table core_new_user_ids on commit drop as
-select distinct batch.sent_user_id as id
-from core_batch as batch
-where
-    batch.sent_user_id is not null
-    and not exists (
-        select 1 from core.fact_events as known
-        where known.sent_user_id = batch.sent_user_id
-    );
+select batch_user_ids.id
+from core_batch_user_ids as batch_user_ids
+where not exists (
+    select 1 from core.fact_events as known
+    where known.sent_user_id = batch_user_ids.id
+);
 
 -- Step 2: this run's events, attributed to their person; the rows inserted are kept for core_changes
 -- (instead of a join of the day back to core.fact_events by message_id).
@@ -40,7 +46,7 @@ identity_map as (
 -- an anonymous id without a link names a person only when some valid event used it as a user id
 known_user_ids as (
     select distinct batch.anonymous_id as id
-    from batch
+    from core_batch as batch
     where
         batch.sent_user_id is null
         and (
@@ -48,9 +54,9 @@ known_user_ids as (
                 select 1 from core.fact_events as f
                 where f.sent_user_id = batch.anonymous_id
             )
-            -- (a hashed list of the batch's user ids, not a scan of the batch per event)
+            -- (the batch's distinct user ids: a hashed list of thousands, not of the batch's million events)
             or batch.anonymous_id in (
-                select b.sent_user_id from core_batch as b
+                select b.id from core_batch_user_ids as b
             )
         )
 ),
@@ -90,7 +96,8 @@ inserted as (
         event_date, received_at, platform, feature, document_id, session_id, properties, file_id, line_no
     )
     select * from final
-    on conflict (message_id) do nothing
+    -- the primary key's B-tree filled in key order: each leaf page is visited once, not once per event
+    order by message_id collate "C"
     returning message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no
 )
 
