@@ -2,7 +2,7 @@
 -- temp table: the runner creates it for this run's transaction; derived facts rebuild what it touches
 with
 
--- the rows fact_events' insert returned (a message_id core already held is no change of this run)
+-- the rows fact_events inserted this run
 inserted as (
     select
         message_id,

@@ -1,20 +1,25 @@
 -- grain: one row per valid, deduplicated event; user_id = the person (null: nobody), sent_user_id = userId as sent
--- Step 1: the user ids this batch sends (a few thousand distinct), and those it uses as a user id for the first
--- time (their anonymous-only events may now resolve), looked up in history one by one.
-create temp table core_batch_user_ids on commit drop as
-select distinct sent_user_id as id
-from core_batch
-where sent_user_id is not null;
-
-analyze core_batch_user_ids;
-
+-- Step 1: ids this batch uses as a user id for the first time (their anonymous-only events may now resolve):
+-- the batch's user ids once each (a few thousand), then looked up in history one by one.
 create temp table core_new_user_ids on commit drop as
-select batch_user_ids.id
-from core_batch_user_ids as batch_user_ids
-where not exists (
-    select 1 from core.fact_events as known
-    where known.sent_user_id = batch_user_ids.id
-);
+with
+
+batch_user_ids as (
+    select distinct sent_user_id as id
+    from core_batch
+    where sent_user_id is not null
+),
+
+final as (
+    select batch_user_ids.id
+    from batch_user_ids
+    where not exists (
+            select 1 from core.fact_events as known
+            where known.sent_user_id = batch_user_ids.id
+        )
+)
+
+select * from final;
 
 -- Step 2: this run's events, attributed to their person; the rows inserted are kept for core_changes
 -- (instead of a join of the day back to core.fact_events by message_id).
@@ -54,9 +59,10 @@ known_user_ids as (
                 select 1 from core.fact_events as f
                 where f.sent_user_id = batch.anonymous_id
             )
-            -- (the batch's distinct user ids: a hashed list of thousands, not of the batch's million events)
+            -- or in this batch: the batch's user ids not in history are core_new_user_ids (a hashed list of a
+            -- few ids, not of the batch's million events)
             or batch.anonymous_id in (
-                select b.id from core_batch_user_ids as b
+                select new_ids.id from core_new_user_ids as new_ids
             )
         )
 ),
@@ -90,6 +96,13 @@ final as (
     left join known_user_ids on batch.anonymous_id = known_user_ids.id
 ),
 
+-- A plain insert, no `on conflict`: no batch event can already be in core. Staging holds one row per message_id
+-- (its primary key); core takes the staged events after its watermark and moves the watermark past them in the
+-- same transaction (watermarks.sql), and staging and core never interleave (the transform lock). A file
+-- correction deletes from core every event it re-stages or re-sequences, in its own transaction, before the
+-- core steps run (sql/files/withdraw_core.sql: the withdrawn files' events, and the events it gives a fresh
+-- staged_seq). Should a conflict ever happen, the primary key raises an error and the run rolls back: never a
+-- silently dropped event.
 inserted as (
     insert into core.fact_events (
         message_id, user_id, sent_user_id, anonymous_id, previous_id, group_id, event_type, event_name, event_at,
