@@ -3,17 +3,25 @@ insert into core.dim_documents (document_id, first_user_id, first_event_at, last
 
 with
 
--- this run's new document events of persons (events of nobody name no first user)
-document_events as (
+-- this run's new document events of persons (events of nobody name no first user): the batch's events with
+-- their person as fact_events holds it now (as inserted, or as re-attributed later in the same step), read from
+-- the run's own tables rather than by a join to all of core.fact_events
+batch_documents as (
     select
-        events.document_id,
-        events.user_id,
-        events.event_at,
-        events.file_id,
-        events.line_no
-    from core.fact_events as events
-    inner join core_batch on events.message_id = core_batch.message_id
-    where events.document_id is not null and events.user_id is not null
+        batch.document_id,
+        case when moved.message_id is null then inserted.user_id else moved.user_id end as user_id,
+        batch.event_at,
+        batch.file_id,
+        batch.line_no
+    from core_batch as batch
+    inner join core_inserted as inserted on batch.message_id = inserted.message_id
+    left join core_reattributed as moved on batch.message_id = moved.message_id
+    where batch.document_id is not null
+),
+
+document_events as (
+    select * from batch_documents
+    where user_id is not null
 ),
 
 firsts as (
