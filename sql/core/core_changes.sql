@@ -14,7 +14,8 @@ inserted as (
         event_date,
         platform,
         file_id,
-        line_no
+        line_no,
+        feature
     from core_inserted
 ),
 
@@ -30,7 +31,8 @@ reattributed as (
         events.event_date,
         events.platform,
         events.file_id,
-        events.line_no
+        events.line_no,
+        events.feature
     from core_reattributed as moved
     inner join core.fact_events as events on moved.message_id = events.message_id
 ),

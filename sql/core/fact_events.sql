@@ -32,7 +32,9 @@ create temp table core_inserted (
     event_date date,
     platform text,
     file_id bigint,
-    line_no integer
+    line_no integer,
+    document_id text,
+    feature text
 ) on commit drop;
 
 with
@@ -111,11 +113,14 @@ inserted as (
     select * from final
     -- the primary key's B-tree filled in key order: each leaf page is visited once, not once per event
     order by message_id collate "C"
-    returning message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no
+    returning
+        message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no, document_id,
+        feature
 )
 
 insert into core_inserted (
-    message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no
+    message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no, document_id,
+    feature
 )
 select * from inserted;
 
