@@ -11,19 +11,20 @@ uses_changed as (
     select
         message_id,
         user_id,
-        previous_user_id
+        previous_user_id,
+        feature
     from core_changes
     where event_type = 'track' and event_name = 'feature_used'
 ),
 
--- feature uses that arrived for a person: the event is in fact_events with its current feature
+-- feature uses that arrived for a person: the event is in fact_events with this feature (core_changes carries it;
+-- an event that left core, withdrawn by a file correction, has no person)
 arrived as (
     select
-        changed.user_id,
-        events.feature
-    from uses_changed as changed
-    inner join core.fact_events as events on changed.message_id = events.message_id
-    where changed.user_id is not null
+        user_id,
+        feature
+    from uses_changed
+    where user_id is not null
 ),
 
 -- feature uses that left a person: every feature of theirs is recounted

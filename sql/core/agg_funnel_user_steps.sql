@@ -89,13 +89,22 @@ entries as (
     where step = 1
 ),
 
+-- each changed person's earliest changed event (one row per person, not per event, to join to the entries)
+earliest_changes as (
+    select
+        user_id,
+        min(event_at) as event_at
+    from changed
+    group by user_id
+),
+
 -- in the funnel: a change up to the end of the window can move the entry or the steps
 entered as (
     select distinct
         entries.funnel,
         entries.user_id
     from entries
-    inner join changed on entries.user_id = changed.user_id
+    inner join earliest_changes as changed on entries.user_id = changed.user_id
     where changed.event_at <= entries.window_ends_at
 ),
 

@@ -2,7 +2,7 @@
 -- temp table: the runner creates it for this run's transaction; derived facts rebuild what it touches
 with
 
--- the rows fact_events' insert returned (a message_id core already held is no change of this run)
+-- the rows fact_events inserted this run
 inserted as (
     select
         message_id,
@@ -14,7 +14,8 @@ inserted as (
         event_date,
         platform,
         file_id,
-        line_no
+        line_no,
+        feature
     from core_inserted
 ),
 
@@ -30,7 +31,8 @@ reattributed as (
         events.event_date,
         events.platform,
         events.file_id,
-        events.line_no
+        events.line_no,
+        events.feature
     from core_reattributed as moved
     inner join core.fact_events as events on moved.message_id = events.message_id
 ),

@@ -3,25 +3,24 @@ insert into core.dim_documents (document_id, first_user_id, first_event_at, last
 
 with
 
--- this run's new document events of persons (events of nobody name no first user)
-document_events as (
+-- this run's new document events of persons (events of nobody name no first user): the events the run inserted,
+-- with their person as fact_events holds it now (as inserted, or as re-attributed later in the same step), read
+-- from the run's own tables rather than by a join to all of core.fact_events
+batch_documents as (
     select
-        events.document_id,
-        events.user_id,
-        events.event_at,
-        events.file_id,
-        events.line_no
-    from core.fact_events as events
-    inner join core_batch on events.message_id = core_batch.message_id
-    where events.document_id is not null and events.user_id is not null
+        inserted.document_id,
+        case when moved.message_id is null then inserted.user_id else moved.user_id end as user_id,
+        inserted.event_at,
+        inserted.file_id,
+        inserted.line_no
+    from core_inserted as inserted
+    left join core_reattributed as moved on inserted.message_id = moved.message_id
+    where inserted.document_id is not null
 ),
 
-firsts as (
-    select distinct on (document_id)
-        document_id,
-        user_id as first_user_id
-    from document_events
-    order by document_id asc, event_at asc, file_id asc, line_no asc
+document_events as (
+    select * from batch_documents
+    where user_id is not null
 ),
 
 spans as (
@@ -31,6 +30,24 @@ spans as (
         max(event_at) as last_event_at
     from document_events
     group by document_id
+),
+
+-- the first event's person: among the events at the earliest time (a hash aggregate above, no sort of all the
+-- day's document events), the first in load order
+firsts as (
+    select distinct on (document_events.document_id)
+        document_events.document_id,
+        document_events.user_id as first_user_id
+    from document_events
+    inner join spans
+        on
+            document_events.document_id = spans.document_id
+            and document_events.event_at = spans.first_event_at
+    order by
+        document_events.document_id asc,
+        document_events.event_at asc,
+        document_events.file_id asc,
+        document_events.line_no asc
 ),
 
 final as (

@@ -1,14 +1,25 @@
 -- grain: one row per valid, deduplicated event; user_id = the person (null: nobody), sent_user_id = userId as sent
--- Step 1: ids this batch uses as a user id for the first time (their anonymous-only events may now resolve).
+-- Step 1: ids this batch uses as a user id for the first time (their anonymous-only events may now resolve):
+-- the batch's user ids once each (a few thousand), then looked up in history one by one.
 create temp table core_new_user_ids on commit drop as
-select distinct batch.sent_user_id as id
-from core_batch as batch
-where
-    batch.sent_user_id is not null
-    and not exists (
-        select 1 from core.fact_events as known
-        where known.sent_user_id = batch.sent_user_id
-    );
+with
+
+batch_user_ids as (
+    select distinct sent_user_id as id
+    from core_batch
+    where sent_user_id is not null
+),
+
+final as (
+    select batch_user_ids.id
+    from batch_user_ids
+    where not exists (
+            select 1 from core.fact_events as known
+            where known.sent_user_id = batch_user_ids.id
+        )
+)
+
+select * from final;
 
 -- Step 2: this run's events, attributed to their person; the rows inserted are kept for core_changes
 -- (instead of a join of the day back to core.fact_events by message_id).
@@ -21,7 +32,9 @@ create temp table core_inserted (
     event_date date,
     platform text,
     file_id bigint,
-    line_no integer
+    line_no integer,
+    document_id text,
+    feature text
 ) on commit drop;
 
 with
@@ -40,7 +53,7 @@ identity_map as (
 -- an anonymous id without a link names a person only when some valid event used it as a user id
 known_user_ids as (
     select distinct batch.anonymous_id as id
-    from batch
+    from core_batch as batch
     where
         batch.sent_user_id is null
         and (
@@ -48,9 +61,10 @@ known_user_ids as (
                 select 1 from core.fact_events as f
                 where f.sent_user_id = batch.anonymous_id
             )
-            -- (a hashed list of the batch's user ids, not a scan of the batch per event)
+            -- or in this batch: the batch's user ids not in history are core_new_user_ids (a hashed list of a
+            -- few ids, not of the batch's million events)
             or batch.anonymous_id in (
-                select b.sent_user_id from core_batch as b
+                select new_ids.id from core_new_user_ids as new_ids
             )
         )
 ),
@@ -84,18 +98,29 @@ final as (
     left join known_user_ids on batch.anonymous_id = known_user_ids.id
 ),
 
+-- A plain insert, no `on conflict`: no batch event can already be in core. Staging holds one row per message_id
+-- (its primary key); core takes the staged events after its watermark and moves the watermark past them in the
+-- same transaction (watermarks.sql), and staging and core never interleave (the transform lock). A file
+-- correction deletes from core every event it re-stages or re-sequences, in its own transaction, before the
+-- core steps run (sql/files/withdraw_core.sql: the withdrawn files' events, and the events it gives a fresh
+-- staged_seq). Should a conflict ever happen, the primary key raises an error and the run rolls back: never a
+-- silently dropped event.
 inserted as (
     insert into core.fact_events (
         message_id, user_id, sent_user_id, anonymous_id, previous_id, group_id, event_type, event_name, event_at,
         event_date, received_at, platform, feature, document_id, session_id, properties, file_id, line_no
     )
     select * from final
-    on conflict (message_id) do nothing
-    returning message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no
+    -- the primary key's B-tree filled in key order: each leaf page is visited once, not once per event
+    order by message_id collate "C"
+    returning
+        message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no, document_id,
+        feature
 )
 
 insert into core_inserted (
-    message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no
+    message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no, document_id,
+    feature
 )
 select * from inserted;
 

@@ -6,10 +6,6 @@ create temp table identity_new_candidates (source_id text, target_id text) on co
 
 with
 
-batch as (
-    select * from core_batch
-),
-
 anonymous_links as (
     select
         anonymous_id as source_id,
@@ -19,7 +15,7 @@ anonymous_links as (
         file_id,
         line_no,
         message_id
-    from batch
+    from core_batch
     where anonymous_id is not null and sent_user_id is not null
 ),
 
@@ -32,11 +28,12 @@ alias_links as (
         file_id,
         line_no,
         message_id
-    from batch
+    from core_batch
     where event_type = 'alias'
 ),
 
-all_links as (
+-- read by both steps below without being materialized (a million rows on a big day): each reads core_batch
+all_links as not materialized (
     select * from anonymous_links
     union all
     select * from alias_links

@@ -12,7 +12,9 @@ benchmark database in stages and times single-day runs in the same invocation:
 6. **nothing new**: the same stages again with no new file;
 7. with `--big-day N`: **a 1 M-event day** on that history — the day after the late day, grown to N lines
    (`big_day_file`), timed stage by stage from landing to refreshed analytics (no ML) against a bare `COPY`
-   of the same file into a scratch table (`bench.bare_copy`, the baseline of `make bench`), in the same run.
+   of the same file into a scratch table (`bench.bare_copy`, the baseline of `make bench`), in the same run;
+   then core's top steps on that day (seconds per step, from the core run's progress lines), for where core's
+   time goes.
 
 `--explain` logs `EXPLAIN (ANALYZE, BUFFERS)` of every statement of the early and late runs to the server log
 (`auto_explain` on the benchmark database; `scripts/plan_buffers.py` sums the buffers per stage).
@@ -28,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -226,9 +230,29 @@ def big_day_file(source: Path, target: Path, events: int) -> int:
     return written
 
 
+# transform.run_steps logs one line per step ("core.fact_events: 991,099 rows in 12.34s")
+STEP_LINE = re.compile(r"^core\.(?P<step>\w+): [\d,]+ rows in (?P<seconds>[\d.]+)s$")
+
+
+class CoreStepTimes(logging.Handler):
+    """Collects the core layer's seconds per step from transform's progress log lines."""
+
+    def __init__(self) -> None:
+        """An empty collection."""
+        super().__init__(logging.INFO)
+        self.seconds: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep a core step's seconds; ignore every other line."""
+        match = STEP_LINE.match(record.getMessage())
+        if match:
+            self.seconds[match["step"]] = self.seconds.get(match["step"], 0.0) + float(match["seconds"])
+
+
 def big_day(conninfo: str, source: Path, relative: Path, landing: Path, events: int,
-            copies: int = 3) -> tuple[dict[str, float], list[float], int, int]:
-    """Land a grown day and time it: ({stage: seconds} through the analytics checks, bare COPY seconds, lines, bytes).
+            copies: int = 3) -> tuple[dict[str, float], list[float], int, int, dict[str, float]]:
+    """Land a grown day and time it: ({stage: seconds} through the analytics checks, bare COPY seconds, lines, bytes,
+    {core step: seconds}).
 
     The bare COPY of the same file (median of `copies`, into a scratch table dropped afterwards) runs first,
     then the warehouse stages in DAG order through the same library calls as every other day, without ML.
@@ -244,12 +268,24 @@ def big_day(conninfo: str, source: Path, relative: Path, landing: Path, events: 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("drop table if exists bench_baseline")
     print(f"bench-history: bare COPY {', '.join(f'{s:.2f}s' for s in copy_seconds)}", flush=True)
-    stages = {name: seconds for name, (seconds, _) in run_day(conninfo, landing, "bench-big-day", ml=False).items()}
-    return stages, copy_seconds, lines, size
+    steps, logger = CoreStepTimes(), logging.getLogger("saas_analytics.transform")
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(steps)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # collected here, not printed among the Markdown
+    try:
+        stages = {name: seconds for name, (seconds, _) in run_day(conninfo, landing, "bench-big-day", ml=False).items()}
+    finally:
+        logger.removeHandler(steps)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    return stages, copy_seconds, lines, size, steps.seconds
 
 
-def print_big_day(command: str, stages: dict[str, float], copy_seconds: list[float], lines: int, size: int) -> None:
-    """The big day as a Markdown table: each stage, the total to refreshed analytics and its ratio to bare COPY."""
+def print_big_day(command: str, stages: dict[str, float], copy_seconds: list[float], lines: int, size: int,
+                  core_steps: dict[str, float] | None = None) -> None:
+    """The big day as a Markdown table: each stage, the total to refreshed analytics and its ratio to bare COPY;
+    then core's top steps, if given."""
     import statistics
 
     baseline = statistics.median(copy_seconds)
@@ -270,6 +306,26 @@ def print_big_day(command: str, stages: dict[str, float], copy_seconds: list[flo
         if name not in through_refresh:
             print(f"| (after the refresh) {name} | {seconds:.2f} s | {lines / seconds:,.0f} | "
                   f"{seconds / baseline:.1f}× |")
+    if core_steps:
+        print_core_steps(core_steps, stages.get("core", sum(core_steps.values())))
+
+
+def print_core_steps(core_steps: dict[str, float], core_seconds: float, top: int = 8) -> None:
+    """Core's slowest steps on the big day as a Markdown table (the rest summed; the commit's deferred checks are
+    the stage's seconds not in any step)."""
+    ranked = sorted(core_steps.items(), key=lambda item: -item[1])
+    shown, rest = ranked[:top], ranked[top:]
+    at_commit = max(core_seconds - sum(core_steps.values()), 0.0)
+    print(f"\nWhere core's {core_seconds:.2f} s went on the big day (wall seconds per step, `sql/core/<step>.sql`):\n")
+    print("| core step | seconds | share of core |")
+    print("|---|---:|---:|")
+    for name, seconds in shown:
+        print(f"| {name} | {seconds:.2f} s | {seconds / core_seconds:.0%} |")
+    if rest:
+        other = sum(seconds for _, seconds in rest)
+        print(f"| {len(rest)} other steps | {other:.2f} s | {other / core_seconds:.0%} |")
+    print(f"| commit (the deferred foreign-key checks) and the stage's bookkeeping | {at_commit:.2f} s | "
+          f"{at_commit / core_seconds:.0%} |")
 
 
 AUTO_EXPLAIN = {"session_preload_libraries": "auto_explain", "auto_explain.log_min_duration": "0",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from saas_analytics.bench_history import big_day_file, print_big_day
+from saas_analytics.bench_history import CoreStepTimes, big_day_file, print_big_day
 from saas_analytics.simulator import SimulationConfig, simulate
 
 
@@ -89,3 +90,26 @@ def test_the_table_adds_up_to_refreshed_analytics_and_divides_by_the_median_copy
     assert "| **landing → refreshed analytics** | **12.00 s** | 83 | **4.0×** (goal ≤ 6×) |" in out
     assert "| staging | 3.00 s | 333 | 1.0× |" in out
     assert "| (after the refresh) data checks (analytics) | 0.50 s |" in out
+
+
+def test_core_steps_are_read_from_the_transform_log_and_ranked_under_the_big_day(capsys: pytest.CaptureFixture):
+    steps = CoreStepTimes()
+    logger = logging.getLogger("saas_analytics.transform")
+    logger.addHandler(steps)
+    logger.setLevel(logging.INFO)
+    try:
+        for line in ("core.fact_events: 991,099 rows in 12.50s", "core.fact_sessions: 889 rows in 3.00s",
+                     "core.identity: 45 rows in 1.00s", "staging.events: 10 rows in 9.00s", "unrelated"):
+            logger.info(line)
+    finally:
+        logger.removeHandler(steps)
+        logger.setLevel(logging.NOTSET)
+    assert steps.seconds == {"fact_events": 12.5, "fact_sessions": 3.0, "identity": 1.0}
+
+    stages = {"load": 2.0, "staging": 3.0, "core": 20.0, "refresh analytics": 1.0}
+    print_big_day("cmd", stages, [3.0], 1_000, 2_000_000, steps.seconds)
+    out = capsys.readouterr().out
+    # ranked by seconds; shares of the stage's 20 s; the 3.5 s not in any step is the commit's
+    assert "| fact_events | 12.50 s | 62% |\n| fact_sessions | 3.00 s | 15% |\n| identity | 1.00 s | 5% |" in out
+    assert "| commit (the deferred foreign-key checks) and the stage's bookkeeping | 3.50 s | 18% |" in out
+    assert "other steps" not in out
