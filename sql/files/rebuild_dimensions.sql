@@ -22,7 +22,8 @@ select
     min(event_at) as first_event_at,
     max(event_at) as last_event_at
 from core.fact_events
-where document_id in (select withdrawn_events.document_id from withdrawn_events)
+-- as sql/core/dim_documents.sql counts them: events of persons only (an event of nobody names no first user)
+where document_id in (select withdrawn_events.document_id from withdrawn_events) and user_id is not null
 group by document_id;
 
 delete from core.dim_plans

@@ -262,3 +262,28 @@ def test_a_corrected_segment_file_wins_back_the_ids_it_now_carries(
                 " order by 1") == [("2026-06-01", 1)]
     run_pipeline(other_warehouse, landing_dir, "clean")
     assert_same(snapshot(warehouse_db), snapshot(other_warehouse))
+
+
+def test_a_document_rebuilt_after_a_correction_counts_the_events_of_persons_only(
+        warehouse_db: str, other_warehouse: str, landing_dir: Path) -> None:
+    """A document first opened by nobody (an anonymous id no identify ever named), then by u1: its first user and
+    first time are u1's in a run and after a correction touches it (the rebuild counted nobody's event too)."""
+    opened = {"feature": "editor", "document_id": "d1"}
+    write_events(landing_dir / "a.jsonl", [
+        segment("track", "n1", "2024-06-01T09:00:00Z", anon="ghost", event="document_opened", properties=opened)])
+    corrected = landing_dir / "b.jsonl"
+    write_events(corrected, [
+        segment("track", "p1", "2024-06-01T10:00:00Z", user="u1", event="document_opened", properties=opened)])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+    by_hand = [("d1", "u1", "2024-06-01 10:00:00+00")]
+    documents = "select document_id, first_user_id, first_event_at::text from core.dim_documents"
+    assert rows(warehouse_db, documents) == by_hand
+
+    write_events(corrected, [
+        segment("track", "p1", "2024-06-01T10:00:00Z", user="u1", event="document_opened", properties=opened),
+        segment("track", "p2", "2024-06-01T11:00:00Z", user="u1", event="document_opened", properties=opened)])
+    files.correct(warehouse_db, corrected.name, "replace", landing_dir, by="erin")
+    transform.refresh_analytics(warehouse_db)
+    assert rows(warehouse_db, documents) == by_hand
+    run_pipeline(other_warehouse, landing_dir, "clean")
+    assert_same(snapshot(warehouse_db), snapshot(other_warehouse))
