@@ -57,6 +57,13 @@ CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids
 # Planner settings for one scope step (set local, then back): check_activity reads a few person-days that
 # may hold a million events — one bitmap heap scan reads each heap page once, an index scan once per event.
 CHECK_STEP_SETTINGS: dict[str, tuple[str, str]] = {"check_activity": ("enable_indexscan", "off")}
+# Planner settings for one layer step (set local, then back; run_steps applies them). stg_batch types a batch's
+# lines in parallel workers: the planner guesses a batch from the average file (a 1 M-line day is ~60 K rows to it)
+# and would keep it in one backend; worker start-up is a few milliseconds.
+STEP_SETTINGS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("staging", "stg_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
+                               ("min_parallel_index_scan_size", "0")),
+}
 CHECK_PASSED_STEP = "check_passed"
 # A scope holding more than this share of core's events (and more than the minimum) is checked by a full sweep:
 # a catch-up after downtime holds most of core, and one sweep of every table beats reading it all by key twice.
@@ -134,10 +141,16 @@ def run_steps(conn: psycopg.Connection, layer: str, names: tuple[str, ...],
     for name in names:
         started = time.perf_counter()
         statement = step_statement(layer, name)
+        settings = STEP_SETTINGS.get((layer, name), ())
+        previous = [conn.execute("select current_setting(%s)", [setting]).fetchone()[0] for setting, _ in settings]
+        for setting, value in settings:
+            conn.execute("select set_config(%s, %s, true)", [setting, value])
         cur = conn.execute(statement)
         rows = max(cur.rowcount, 0)
         while cur.nextset():  # a step file may hold several statements (e.g. delete, then insert)
             rows += max(cur.rowcount, 0)
+        for (setting, _), value in zip(settings, previous, strict=True):
+            conn.execute("select set_config(%s, %s, true)", [setting, value])
         if TEMP_TABLE_LINE.search(read_sql(layer, name)):  # statistics, so later steps plan for its real size
             conn.execute(sql.SQL("analyze {}").format(sql.Identifier(name)))
         results.append(StepResult(f"{layer}.{name}", rows, time.perf_counter() - started))
