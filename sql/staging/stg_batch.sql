@@ -1,130 +1,134 @@
--- grain: one row per landing line of the files loaded but not yet staged
+-- grain: one row per JSON line (raw.events) of the files loaded but not yet staged; the lines that were not JSON
+-- (raw.rejected_lines) go to the quarantine directly (quarantine.sql)
 -- temp table: the runner creates it for this run's transaction
+-- One query level, so that the whole select runs in parallel workers (transform.STEP_SETTINGS): the file ids as an
+-- array (no temp table under the parallel plan), and each lateral `coalesce(row(…))` / `coalesce(…)` a function
+-- scan whose columns are computed once per line (a fence that, unlike `offset 0`, does not stop the parallel plan).
 with
-
-new_files as (
-    select file_id from stg_files
-),
 
 loaded_lines as (
     select
-        e.file_id,
-        e.line_no,
-        e.payload,
-        null::text as load_error
-    from raw.events as e
-    inner join new_files on e.file_id = new_files.file_id
+        raw_events.file_id,
+        raw_events.line_no,
+        raw_events.payload
+    from raw.events as raw_events
+    where raw_events.file_id = any(array(select stg_files.file_id from stg_files))
 ),
 
--- lines that were not even JSON text (or not UTF-8) were kept by the loader with the parser's reason
-rejected_lines as (
-    select
-        r.file_id,
-        r.line_no,
-        null::jsonb as payload,
-        r.reason as load_error
-    from raw.rejected_lines as r
-    inner join new_files on r.file_id = new_files.file_id
-),
-
-all_lines as (
-    select * from loaded_lines
-    union all
-    select * from rejected_lines
-),
-
--- each field in Segment's camelCase or in snake_case; camelCase wins when both are present (JSON null = absent).
--- offset 0 (here and below): each step's columns are computed once per line, not once per reference
+-- each field in Segment's camelCase or in snake_case; camelCase wins when both are present (JSON null = absent);
+-- ids count only as non-empty strings
 fields as (
     select
-        file_id,
-        line_no,
-        payload,
-        load_error,
-        jsonb_typeof(payload) = 'object' as is_object,
-        coalesce(nullif(payload -> 'messageId', 'null'), payload -> 'message_id') as message_id_json,
-        payload -> 'type' as type_json,
-        payload -> 'event' as event_json,
-        coalesce(nullif(payload -> 'userId', 'null'), payload -> 'user_id') as user_id_json,
-        coalesce(nullif(payload -> 'anonymousId', 'null'), payload -> 'anonymous_id') as anonymous_id_json,
-        coalesce(nullif(payload -> 'previousId', 'null'), payload -> 'previous_id') as previous_id_json,
-        coalesce(nullif(payload -> 'groupId', 'null'), payload -> 'group_id') as group_id_json,
-        payload -> 'timestamp' as timestamp_json,
-        coalesce(nullif(payload -> 'receivedAt', 'null'), payload -> 'received_at') as received_at_json,
+        loaded_lines.file_id,
+        loaded_lines.line_no,
+        loaded_lines.payload,
+        f.*
+    from loaded_lines
+    cross join lateral coalesce(row(
+        jsonb_typeof(loaded_lines.payload) = 'object',
+        -- (the one message-id rule, shared with file corrections)
+        staging.event_message_id(loaded_lines.payload),
+        case coalesce(jsonb_typeof(loaded_lines.payload -> 'userId'), 'null')
+            when 'string' then nullif(loaded_lines.payload ->> 'userId', '')
+            when 'null' then case
+                    when jsonb_typeof(loaded_lines.payload -> 'user_id') = 'string'
+                        then nullif(loaded_lines.payload ->> 'user_id', '')
+                end
+        end,
+        case coalesce(jsonb_typeof(loaded_lines.payload -> 'anonymousId'), 'null')
+            when 'string' then nullif(loaded_lines.payload ->> 'anonymousId', '')
+            when 'null' then case
+                    when jsonb_typeof(loaded_lines.payload -> 'anonymous_id') = 'string'
+                        then nullif(loaded_lines.payload ->> 'anonymous_id', '')
+                end
+        end,
+        case coalesce(jsonb_typeof(loaded_lines.payload -> 'previousId'), 'null')
+            when 'string' then nullif(loaded_lines.payload ->> 'previousId', '')
+            when 'null' then case
+                    when jsonb_typeof(loaded_lines.payload -> 'previous_id') = 'string'
+                        then nullif(loaded_lines.payload ->> 'previous_id', '')
+                end
+        end,
+        case coalesce(jsonb_typeof(loaded_lines.payload -> 'groupId'), 'null')
+            when 'string' then nullif(loaded_lines.payload ->> 'groupId', '')
+            when 'null' then case
+                    when jsonb_typeof(loaded_lines.payload -> 'group_id') = 'string'
+                        then nullif(loaded_lines.payload ->> 'group_id', '')
+                end
+        end,
+        coalesce(jsonb_typeof(loaded_lines.payload -> 'type'), 'null'),
+        loaded_lines.payload ->> 'type',
+        coalesce(jsonb_typeof(loaded_lines.payload -> 'event'), 'null'),
+        loaded_lines.payload ->> 'event',
+        coalesce(jsonb_typeof(loaded_lines.payload -> 'timestamp'), 'null'),
+        loaded_lines.payload ->> 'timestamp',
+        case coalesce(jsonb_typeof(loaded_lines.payload -> 'receivedAt'), 'null')
+            when 'string' then loaded_lines.payload ->> 'receivedAt'
+            when 'null' then case
+                    when jsonb_typeof(loaded_lines.payload -> 'received_at') = 'string'
+                        then loaded_lines.payload ->> 'received_at'
+                end
+        end,
         -- properties as staging.event_object defines it (a JSON object, else {}), for the checks below
-        staging.event_object(payload, 'properties') as properties
-    from all_lines
-    offset 0  -- noqa: AM09
+        staging.event_object(loaded_lines.payload, 'properties')
+    )) as f (
+        is_object boolean, message_id text, user_id text, anonymous_id text, previous_id text, group_id text,
+        type_kind text, type_text text, event_kind text, event_text text, timestamp_kind text, timestamp_text text,
+        received_at_text text, properties jsonb
+    )
 ),
 
--- ids count only as non-empty strings
-ids as (
+-- a Segment call type only as a string
+typed as (
     select
-        file_id,
-        line_no,
-        payload,
-        load_error,
-        is_object,
-        message_id_json #>> '{}' as message_id_text,
-        -- (the one message-id rule, shared with file corrections)
-        staging.event_message_id(payload) as message_id,
-        case when jsonb_typeof(user_id_json) = 'string' then nullif(user_id_json #>> '{}', '') end as user_id,
-        case when jsonb_typeof(anonymous_id_json) = 'string' then nullif(anonymous_id_json #>> '{}', '') end
-            as anonymous_id,
-        case when jsonb_typeof(previous_id_json) = 'string' then nullif(previous_id_json #>> '{}', '') end
-            as previous_id,
-        case when jsonb_typeof(group_id_json) = 'string' then nullif(group_id_json #>> '{}', '') end as group_id,
-        coalesce(jsonb_typeof(type_json), 'null') as type_kind,
-        case when jsonb_typeof(type_json) = 'string' then type_json #>> '{}' end as call_type,
-        coalesce(jsonb_typeof(event_json), 'null') as event_kind,
-        event_json #>> '{}' as event_text,
-        coalesce(jsonb_typeof(timestamp_json), 'null') as timestamp_kind,
-        timestamp_json #>> '{}' as timestamp_text,
-        case when jsonb_typeof(received_at_json) = 'string' then received_at_json #>> '{}' end as received_at_text,
-        properties
+        *,
+        case when type_kind = 'string' then type_text end as call_type
     from fields
-    offset 0  -- noqa: AM09
 ),
 
 -- the first rule a line breaks (in this order) is its quarantine reason
 checked as (
     select
-        *,
+        typed.*,
+        c.reason
+    from typed
+    cross join lateral coalesce(
         case
-            when payload is null and load_error like 'not valid UTF-8%' then 'invalid_utf8'
-            when payload is null then 'invalid_json'
-            when not is_object then 'not_an_object'
-            when message_id is null then 'missing_message_id'
-            when type_kind = 'null' then 'missing_type'
+            when not typed.is_object then 'not_an_object'
+            when typed.message_id is null then 'missing_message_id'
+            when typed.type_kind = 'null' then 'missing_type'
             when
-                call_type is null
-                or call_type not in ('track', 'identify', 'page', 'screen', 'group', 'alias')
+                typed.call_type is null
+                or typed.call_type not in ('track', 'identify', 'page', 'screen', 'group', 'alias')
                 then 'unknown_type'
-            when user_id is null and anonymous_id is null then 'missing_user_id'
-            when timestamp_kind = 'null' then 'missing_timestamp'
-            when timestamp_kind <> 'string' or not staging.is_valid_timestamptz(timestamp_text) then 'invalid_timestamp'
-            when call_type = 'track' and (event_kind <> 'string' or event_text = '') then 'missing_event'
-            when call_type = 'alias' and (user_id is null or previous_id is null) then 'incomplete_alias'
-            when call_type = 'group' and group_id is null then 'missing_group_id'
+            when typed.user_id is null and typed.anonymous_id is null then 'missing_user_id'
+            when typed.timestamp_kind = 'null' then 'missing_timestamp'
             when
-                call_type = 'track'
-                and event_text in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                typed.timestamp_kind <> 'string' or not staging.is_valid_timestamptz(typed.timestamp_text)
+                then 'invalid_timestamp'
+            when typed.call_type = 'track' and (typed.event_kind <> 'string' or typed.event_text = '')
+                then 'missing_event'
+            when typed.call_type = 'alias' and (typed.user_id is null or typed.previous_id is null)
+                then 'incomplete_alias'
+            when typed.call_type = 'group' and typed.group_id is null then 'missing_group_id'
+            when
+                typed.call_type = 'track'
+                and typed.event_text in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
                 and (
-                    coalesce(jsonb_typeof(properties -> 'mrr_cents'), 'null') <> 'number'
-                    or properties ->> 'mrr_cents' !~ '^\d{1,15}$'
+                    coalesce(jsonb_typeof(typed.properties -> 'mrr_cents'), 'null') <> 'number'
+                    or typed.properties ->> 'mrr_cents' !~ '^\d{1,15}$'
                 )
                 then 'invalid_mrr_cents'
             when
-                call_type = 'track'
-                and event_text = 'feature_used'
+                typed.call_type = 'track'
+                and typed.event_text = 'feature_used'
                 and (
-                    coalesce(jsonb_typeof(properties -> 'feature'), 'null') <> 'string'
-                    or properties ->> 'feature' = ''
+                    coalesce(jsonb_typeof(typed.properties -> 'feature'), 'null') <> 'string'
+                    or typed.properties ->> 'feature' = ''
                 )
                 then 'missing_feature'
-        end as reason
-    from ids
-    offset 0  -- noqa: AM09
+        end
+    ) as c (reason)
 ),
 
 final as (
@@ -132,11 +136,15 @@ final as (
         file_id,
         line_no,
         reason,
-        load_error as detail,
         -- the line itself for the quarantine; a valid line is kept as its typed columns (its properties, traits
         -- and context stay in raw.events.payload: readers take them with staging.event_object)
         case when reason is not null then payload end as payload,
-        case when is_object then coalesce(message_id, message_id_text) end as message_id,
+        -- an id that breaks the rule is still shown in the quarantine, as sent
+        case
+            when is_object then coalesce(
+                    message_id, coalesce(nullif(payload -> 'messageId', 'null'), payload -> 'message_id') #>> '{}'
+                )
+        end as message_id,
         case when reason is null then call_type end as event_type,
         case
             when reason is not null then null
@@ -161,4 +169,7 @@ final as (
     from checked
 )
 
-select * from final;
+select * from final
+-- in the order the events step reads it (by message id, copies in load order): each worker sorts its share, and
+-- the events step's sort then finds the rows already in order
+order by message_id, file_id, line_no

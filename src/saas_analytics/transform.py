@@ -54,11 +54,17 @@ CHECK_SCOPE_STEPS: tuple[str, ...] = ("check_files", "check_event_ids", "check_e
 # In a full sweep these scope steps are temp views over the whole table instead (sql/checks/all_*.sql).
 CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids": "all_event_ids",
                                     "check_events": "all_events", "check_activity": "all_activity"}
-# Planner settings for one scope step (set local, then back): check_activity reads a few person-days that
-# may hold a million events — one bitmap heap scan reads each heap page once, an index scan once per event.
-# check_events reads the scope's dates (a million events of a big day) the same way: one bitmap heap scan.
-CHECK_STEP_SETTINGS: dict[str, tuple[str, str]] = {"check_activity": ("enable_indexscan", "off"),
-                                                   "check_events": ("enable_indexscan", "off")}
+# Planner settings for one step (set local by run_steps, then back), by (layer, step). stg_batch types a batch's
+# lines in parallel workers: the planner guesses a batch from the average file (a 1 M-line day is ~60 K rows to it)
+# and would keep it in one backend; worker start-up is a few milliseconds. check_activity and check_events read a
+# few person-days or dates that may hold a million events: one bitmap heap scan reads each heap page once, an
+# index scan once per event.
+STEP_SETTINGS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("staging", "stg_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
+                               ("min_parallel_index_scan_size", "0")),
+    ("checks", "check_activity"): (("enable_indexscan", "off"),),
+    ("checks", "check_events"): (("enable_indexscan", "off"),),
+}
 CHECK_PASSED_STEP = "check_passed"
 # Local buffers for the checks' temp tables (allocated only as they fill): a 1 M-event day's scope is ≈ 250 MB.
 CHECK_TEMP_BUFFERS = "512MB"
@@ -138,10 +144,16 @@ def run_steps(conn: psycopg.Connection, layer: str, names: tuple[str, ...],
     for name in names:
         started = time.perf_counter()
         statement = step_statement(layer, name)
+        settings = STEP_SETTINGS.get((layer, name), ())
+        previous = [conn.execute("select current_setting(%s)", [setting]).fetchone()[0] for setting, _ in settings]
+        for setting, value in settings:
+            conn.execute("select set_config(%s, %s, true)", [setting, value])
         cur = conn.execute(statement)
         rows = max(cur.rowcount, 0)
         while cur.nextset():  # a step file may hold several statements (e.g. delete, then insert)
             rows += max(cur.rowcount, 0)
+        for (setting, _), value in zip(settings, previous, strict=True):
+            conn.execute("select set_config(%s, %s, true)", [setting, value])
         if TEMP_TABLE_LINE.search(read_sql(layer, name)):  # statistics, so later steps plan for its real size
             conn.execute(sql.SQL("analyze {}").format(sql.Identifier(name)))
         results.append(StepResult(f"{layer}.{name}", rows, time.perf_counter() - started))
@@ -391,13 +403,7 @@ def run_checks(
                 conn.execute(sql.SQL("create temp view {} as ").format(sql.Identifier(name)) + sql.SQL(
                     read_sql("checks", CHECK_FULL_VIEWS[name]).strip().rstrip(";")))
             else:
-                setting = CHECK_STEP_SETTINGS.get(name)
-                if setting:
-                    previous = conn.execute(sql.SQL("show {}").format(sql.Identifier(setting[0]))).fetchone()[0]
-                    conn.execute("select set_config(%s, %s, true)", [setting[0], setting[1]])
-                run_steps(conn, "checks", (name,), log.debug)
-                if setting:
-                    conn.execute("select set_config(%s, %s, true)", [setting[0], previous])
+                run_steps(conn, "checks", (name,), log.debug)  # with its STEP_SETTINGS
         # the summary counts every scope table: the ones no test reads stand in empty (planned, never filled)
         # for it, then are dropped, so that a test can never read one unfilled
         skipped = [name for name in CHECK_SCOPE_STEPS if name not in built]

@@ -210,3 +210,65 @@ def test_a_failing_data_test_names_the_file_and_rows(warehouse_db, landing_dir):
         conn.execute("delete from core.fact_daily_user_activity where user_id = 'alice'")
     with pytest.raises(transform.DataTestError, match="assert_core_daily_activity_matches_events.sql returned"):
         pipeline.check(warehouse_db, "t", pipeline.CORE_TEST_LAYERS)
+
+
+def staged(conninfo: str) -> tuple[dict, list, dict]:
+    """staging.events as {message_id: (file, line_no, event_name)}, the duplicates, and staged_files' counts."""
+    with psycopg.connect(conninfo) as conn:
+        events = {m: (f, n, e) for m, f, n, e in conn.execute(
+            "select e.message_id, l.file_name, e.line_no, e.event_name from staging.events as e"
+            " join raw.load_files as l using (file_id)").fetchall()}
+        duplicates = conn.execute(
+            "select l.file_name, d.line_no, d.message_id from staging.duplicates as d"
+            " join raw.load_files as l using (file_id) order by 1, 2").fetchall()
+        files = {f: (v, q, d) for f, v, q, d in conn.execute(
+            "select l.file_name, s.valid_events, s.quarantined, s.duplicates from staging.staged_files as s"
+            " join raw.load_files as l using (file_id)").fetchall()}
+    return events, duplicates, files
+
+
+def test_the_first_copy_loaded_wins_within_a_batch_and_across_runs(warehouse_db, landing_dir):
+    ts = "2026-01-01T10:00:00Z"
+    # one batch of two files: a copy later in the same file, and a copy in the next file at a lower line number
+    write_events(landing_dir / "events_2026-01-01.jsonl.gz", [
+        track("m1", "u1", ts, "a_line_1"),
+        track("m2", "u1", ts, "a_line_2"),
+        track("m1", "u2", ts, "a_line_3"),
+        "{not json",
+        # Segment's camelCase id wins over snake_case
+        {"messageId": "m3", "message_id": "m4", "type": "track", "event": "a_line_5", "userId": "u3", "timestamp": ts},
+    ])
+    write_events(landing_dir / "events_2026-01-02.jsonl.gz", [
+        track("m2", "u2", ts, "b_line_1"),
+        track("m5", "u2", ts, "b_line_2"),
+    ])
+    pipeline.load(warehouse_db, "first", landing_dir)
+    pipeline.build_layer(warehouse_db, "first", "staging")
+    events, duplicates, files = staged(warehouse_db)
+    assert events == {
+        "m1": ("events_2026-01-01.jsonl.gz", 1, "a_line_1"),
+        "m2": ("events_2026-01-01.jsonl.gz", 2, "a_line_2"),
+        "m3": ("events_2026-01-01.jsonl.gz", 5, "a_line_5"),
+        "m5": ("events_2026-01-02.jsonl.gz", 2, "b_line_2"),
+    }
+    assert duplicates == [("events_2026-01-01.jsonl.gz", 3, "m1"), ("events_2026-01-02.jsonl.gz", 1, "m2")]
+    assert files == {"events_2026-01-01.jsonl.gz": (3, 1, 1), "events_2026-01-02.jsonl.gz": (1, 0, 1)}
+
+    # a later run: a copy of an id staged by the first run, and a new id twice
+    write_events(landing_dir / "events_2026-01-03.jsonl.gz", [
+        track("m5", "u3", ts, "c_line_1"),
+        track("m6", "u3", ts, "c_line_2"),
+        track("m6", "u1", ts, "c_line_3"),
+    ])
+    pipeline.load(warehouse_db, "second", landing_dir)
+    pipeline.build_layer(warehouse_db, "second", "staging")
+    events, duplicates, files = staged(warehouse_db)
+    assert events["m5"] == ("events_2026-01-02.jsonl.gz", 2, "b_line_2")
+    assert events["m6"] == ("events_2026-01-03.jsonl.gz", 2, "c_line_2")
+    assert len(events) == 5
+    assert duplicates[2:] == [("events_2026-01-03.jsonl.gz", 1, "m5"), ("events_2026-01-03.jsonl.gz", 3, "m6")]
+    assert files["events_2026-01-03.jsonl.gz"] == (1, 0, 2)
+    with psycopg.connect(warehouse_db) as conn:
+        quarantined = conn.execute("select line_no, reason, detail is not null, raw_line from staging.quarantine"
+                                   ).fetchall()
+    assert quarantined == [(4, "invalid_json", True, "{not json")]
