@@ -5,14 +5,14 @@ that gives a period's first day) and length (the step to the next period) were l
 two statements of `sql/core/agg_user_lifecycle.sql` that enumerate periods, and `sql/analytics/user_lifecycle.sql`
 (its grid of periods). They all read this table now; its rows are the definition (docs/metrics.md, "Lifecycle").
 
-Revision ID: 0023
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
-revision = "0023"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None

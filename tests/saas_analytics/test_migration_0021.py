@@ -1,4 +1,4 @@
-"""Migration 0023: the lifecycle's period kinds as one table; downgrade drops it and the view that reads it."""
+"""Migration 0021: the lifecycle's period kinds as one table; downgrade drops it and the view that reads it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from alembic.config import Config
 def test_upgrade_defines_the_three_period_kinds_and_downgrade_drops_them_with_the_view(
         scratch_db: tuple[str, Config]) -> None:
     conninfo, cfg = scratch_db
-    command.upgrade(cfg, "0023")
+    command.upgrade(cfg, "0021")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         kinds = conn.execute("select period, step::text from core.lifecycle_periods order by period").fetchall()
         assert kinds == [("day", "1 day"), ("month", "1 mon"), ("week", "7 days")]
