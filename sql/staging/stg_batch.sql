@@ -28,47 +28,17 @@ fields as (
         jsonb_typeof(loaded_lines.payload) = 'object',
         -- (the one message-id rule, shared with file corrections)
         staging.event_message_id(loaded_lines.payload),
-        case coalesce(jsonb_typeof(loaded_lines.payload -> 'userId'), 'null')
-            when 'string' then nullif(loaded_lines.payload ->> 'userId', '')
-            when 'null' then case
-                    when jsonb_typeof(loaded_lines.payload -> 'user_id') = 'string'
-                        then nullif(loaded_lines.payload ->> 'user_id', '')
-                end
-        end,
-        case coalesce(jsonb_typeof(loaded_lines.payload -> 'anonymousId'), 'null')
-            when 'string' then nullif(loaded_lines.payload ->> 'anonymousId', '')
-            when 'null' then case
-                    when jsonb_typeof(loaded_lines.payload -> 'anonymous_id') = 'string'
-                        then nullif(loaded_lines.payload ->> 'anonymous_id', '')
-                end
-        end,
-        case coalesce(jsonb_typeof(loaded_lines.payload -> 'previousId'), 'null')
-            when 'string' then nullif(loaded_lines.payload ->> 'previousId', '')
-            when 'null' then case
-                    when jsonb_typeof(loaded_lines.payload -> 'previous_id') = 'string'
-                        then nullif(loaded_lines.payload ->> 'previous_id', '')
-                end
-        end,
-        case coalesce(jsonb_typeof(loaded_lines.payload -> 'groupId'), 'null')
-            when 'string' then nullif(loaded_lines.payload ->> 'groupId', '')
-            when 'null' then case
-                    when jsonb_typeof(loaded_lines.payload -> 'group_id') = 'string'
-                        then nullif(loaded_lines.payload ->> 'group_id', '')
-                end
-        end,
+        nullif(staging.event_string(loaded_lines.payload, 'userId', 'user_id'), ''),
+        nullif(staging.event_string(loaded_lines.payload, 'anonymousId', 'anonymous_id'), ''),
+        nullif(staging.event_string(loaded_lines.payload, 'previousId', 'previous_id'), ''),
+        nullif(staging.event_string(loaded_lines.payload, 'groupId', 'group_id'), ''),
         coalesce(jsonb_typeof(loaded_lines.payload -> 'type'), 'null'),
         loaded_lines.payload ->> 'type',
         coalesce(jsonb_typeof(loaded_lines.payload -> 'event'), 'null'),
         loaded_lines.payload ->> 'event',
         coalesce(jsonb_typeof(loaded_lines.payload -> 'timestamp'), 'null'),
         loaded_lines.payload ->> 'timestamp',
-        case coalesce(jsonb_typeof(loaded_lines.payload -> 'receivedAt'), 'null')
-            when 'string' then loaded_lines.payload ->> 'receivedAt'
-            when 'null' then case
-                    when jsonb_typeof(loaded_lines.payload -> 'received_at') = 'string'
-                        then loaded_lines.payload ->> 'received_at'
-                end
-        end,
+        staging.event_string(loaded_lines.payload, 'receivedAt', 'received_at'),
         -- properties as staging.event_object defines it (a JSON object, else {}), for the checks below
         staging.event_object(loaded_lines.payload, 'properties')
     )) as f (
