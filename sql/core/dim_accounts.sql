@@ -46,11 +46,11 @@ final as (
 
 select * from final
 
--- a newer group call's traits replace older ones; a late older call only widens the span
+-- a newer group call's traits replace older ones, its name included (a call without a name leaves the account
+-- without one, as one run over the same calls does); a late older call only widens the span
 on conflict (account_id) do update set
     account_name = case
-        when excluded.traits_updated_at >= dim_accounts.traits_updated_at
-            then coalesce(excluded.account_name, dim_accounts.account_name)
+        when excluded.traits_updated_at >= dim_accounts.traits_updated_at then excluded.account_name
         else dim_accounts.account_name
     end,
     traits = case

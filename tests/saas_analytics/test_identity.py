@@ -498,3 +498,21 @@ def test_a_warehouse_at_0003_upgrades_without_reloading(pg_server, landing_dir):
     finally:
         with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_an_account_is_named_by_its_latest_group_call_in_two_runs_as_in_one(warehouse_db, landing_dir):
+    """Acme is named in June; a July group call carries other traits and no name. The account then has no name
+    and July's traits (docs/metrics.md: the latest group call's `traits.name`), as one run over both files gives;
+    the incremental merge used to keep June's name."""
+    write(landing_dir / "june.jsonl", [seg("group", "g1", "2024-06-01T10:00:00Z", user="u1", groupId="acme",
+                                           traits={"name": "Acme"})])
+    run_pipeline(warehouse_db, landing_dir, run_id="june")
+    accounts = "select account_id, account_name, traits from core.dim_accounts"
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute(accounts).fetchall() == [("acme", "Acme", {"name": "Acme"})]
+    write(landing_dir / "july.jsonl", [seg("group", "g2", "2024-07-01T10:00:00Z", user="u1", groupId="acme",
+                                           traits={"plan": "pro"})])
+    run_pipeline(warehouse_db, landing_dir, run_id="july")
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute(accounts).fetchall() == [("acme", None, {"plan": "pro"})]
+    assert core_snapshot(warehouse_db) == _clean_run(warehouse_db, landing_dir)
