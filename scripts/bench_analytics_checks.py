@@ -17,11 +17,11 @@ SAAS_PROJECT_DIR to a checkout to time its SQL instead of this one's.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import psycopg
+from proc_cpu import server_processes
 
 from saas_analytics import pipeline, transform, warehouse
 from saas_analytics.config import get_settings
@@ -29,19 +29,15 @@ from saas_analytics.config import get_settings
 
 def backend_cpu(pgdata: Path, database: str) -> float:
     """CPU seconds (user + system) of the server's backends connected to `database`."""
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    total = 0.0
+    for pid, cpu in server_processes(pgdata)[1].items():
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # a backend that ended meanwhile
             continue
-        if int(fields[1]) == postmaster and f" {database} " in command:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        if f" {database} " in command:
+            total += cpu.own
+    return total
 
 
 def clone(admin: str, source: str, target: str) -> None:

@@ -17,11 +17,11 @@ postmaster's `cutime`).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import psycopg
+from proc_cpu import proc_cpu, server_processes
 
 from saas_analytics import pipeline, transform, warehouse
 from saas_analytics.config import get_settings
@@ -29,22 +29,9 @@ from saas_analytics.config import get_settings
 
 def server_cpu(pgdata: Path) -> float:
     """CPU seconds (user + system) of the postmaster and all its children so far, ended ones included."""
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry.name), int(fields[1])
-        if pid == postmaster:  # its own time and that of its children that have exited (ended backends)
-            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-        elif ppid == postmaster:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    postmaster, children = server_processes(pgdata)
+    server = proc_cpu(postmaster)  # its own time and that of its children that have exited (ended backends)
+    return server.own + server.children + sum(child.own for child in children.values())
 
 
 def reset_watermark(conninfo: str) -> int:

@@ -18,17 +18,10 @@ import time
 from pathlib import Path
 
 import psycopg
+from proc_cpu import proc_cpu
 
 from saas_analytics import transform
 from saas_analytics.config import get_settings
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def backend_cpu(pid: int) -> float:
-    """User + system CPU seconds of a server backend so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def wal_lsn(conn: psycopg.Connection) -> str:
@@ -51,14 +44,14 @@ def time_core(conninfo: str) -> list[tuple[str, int, float, float, int]]:
         conn.execute("set random_page_cost = 1.1")
         try:
             for name in transform.LAYER_STEPS["core"]:
-                lsn, cpu, wall = wal_lsn(conn), backend_cpu(pid), time.perf_counter()
+                lsn, cpu, wall = wal_lsn(conn), proc_cpu(pid).own, time.perf_counter()
                 result = transform.run_steps(conn, "core", (name,), progress=lambda _: None)[0]
-                out.append((name, result.rows, time.perf_counter() - wall, backend_cpu(pid) - cpu,
+                out.append((name, result.rows, time.perf_counter() - wall, proc_cpu(pid).own - cpu,
                             wal_since(conn, lsn)))
             # the foreign key core.fact_events.user_id -> core.dim_users is deferred: its checks run at commit
-            lsn, cpu, wall = wal_lsn(conn), backend_cpu(pid), time.perf_counter()
+            lsn, cpu, wall = wal_lsn(conn), proc_cpu(pid).own, time.perf_counter()
             conn.execute("set constraints all immediate")
-            out.append(("(deferred FK checks)", 0, time.perf_counter() - wall, backend_cpu(pid) - cpu,
+            out.append(("(deferred FK checks)", 0, time.perf_counter() - wall, proc_cpu(pid).own - cpu,
                         wal_since(conn, lsn)))
         finally:
             conn.rollback()

@@ -21,17 +21,8 @@ import time
 from pathlib import Path
 
 import psycopg
+from proc_cpu import proc_cpu
 from psycopg import sql
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def proc_cpu(pid: int) -> tuple[float, float, int]:
-    """(own CPU seconds, reaped children's CPU seconds, parent pid) of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / TICKS
-    children = (int(fields[13]) + int(fields[14])) / TICKS
-    return own, children, int(fields[1])
 
 
 def one_run(conninfo: str) -> dict:
@@ -49,9 +40,9 @@ def one_run(conninfo: str) -> dict:
                 state["pid"] = side.execute(
                     "select pid from pg_stat_activity where datname = %s and pid <> pg_backend_pid()"
                     " and backend_type = 'client backend'", [dbname]).fetchone()[0]
-            state["postmaster"] = proc_cpu(state["pid"])[2]
-        own = proc_cpu(state["pid"])[0]
-        workers = proc_cpu(state["postmaster"])[1]
+            state["postmaster"] = proc_cpu(state["pid"]).parent
+        own = proc_cpu(state["pid"]).own
+        workers = proc_cpu(state["postmaster"]).children
         now = time.perf_counter()
         steps.append({"step": message.split(":", 1)[0], "rows": message.split(": ", 1)[1].split(" rows")[0],
                       "wall": now - state["wall"], "cpu": own - state["cpu"], "workers": workers - state["workers"]})
@@ -59,8 +50,8 @@ def one_run(conninfo: str) -> dict:
 
     # the baseline: the backend's CPU starts at ~0 (a fresh connection); the postmaster's reaped children now
     with psycopg.connect(conninfo, autocommit=True) as side:
-        postmaster_pid = proc_cpu(side.execute("select pg_backend_pid()").fetchone()[0])[2]
-    state.update(wall=time.perf_counter(), cpu=0.0, workers=proc_cpu(postmaster_pid)[1])
+        postmaster_pid = proc_cpu(side.execute("select pg_backend_pid()").fetchone()[0]).parent
+    state.update(wall=time.perf_counter(), cpu=0.0, workers=proc_cpu(postmaster_pid).children)
     started = state["wall"]
     transform.run_layer(conninfo, "staging", progress=mark)
     return {"steps": steps, "total_wall": time.perf_counter() - started}
