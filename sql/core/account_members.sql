@@ -1,19 +1,18 @@
 -- grain: one row per person per account a group call put them in
--- The (account, person) pairs this run's group calls touch (new, or moved by a late link) are rebuilt.
+-- The (account, person) pairs this run's group calls touch are rebuilt from core.fact_events: a new call's, a call
+-- a late link moved (both persons), a call a file correction withdrew (its person before: sql/files/withdrawn_changes).
 create temp table account_members_touched on commit drop as
 select
-    events.group_id,
-    core_changes.user_id
+    group_id,
+    user_id
 from core_changes
-inner join core.fact_events as events on core_changes.message_id = events.message_id
-where core_changes.event_type = 'group' and core_changes.user_id is not null
+where event_type = 'group' and group_id is not null and user_id is not null
 union
 select
-    events.group_id,
-    core_changes.previous_user_id as user_id
+    group_id,
+    previous_user_id as user_id
 from core_changes
-inner join core.fact_events as events on core_changes.message_id = events.message_id
-where core_changes.event_type = 'group' and core_changes.previous_user_id is not null;
+where event_type = 'group' and group_id is not null and previous_user_id is not null;
 
 -- statistics, so the next statements plan for the few rows it holds (not a scan of all history)
 analyze account_members_touched;

@@ -15,7 +15,8 @@ inserted as (
         platform,
         file_id,
         line_no,
-        feature
+        feature,
+        group_id
     from core_inserted
 ),
 
@@ -32,7 +33,8 @@ reattributed as (
         events.platform,
         events.file_id,
         events.line_no,
-        events.feature
+        events.feature,
+        events.group_id
     from core_reattributed as moved
     inner join core.fact_events as events on moved.message_id = events.message_id
 ),

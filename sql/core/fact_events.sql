@@ -34,7 +34,8 @@ create temp table core_inserted (
     file_id bigint,
     line_no integer,
     document_id text,
-    feature text
+    feature text,
+    group_id text
 ) on commit drop;
 
 with
@@ -115,12 +116,12 @@ inserted as (
     order by message_id collate "C"
     returning
         message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no, document_id,
-        feature
+        feature, group_id
 )
 
 insert into core_inserted (
     message_id, user_id, event_type, event_name, event_at, event_date, platform, file_id, line_no, document_id,
-    feature
+    feature, group_id
 )
 select * from inserted;
 

@@ -2,7 +2,7 @@
 -- INTERFACE.md): its person is now nobody, before it was user_id, so every derived fact rebuilds the
 -- person-days (and persons) it touched — run right after the core step core_changes, when there is one
 insert into core_changes (
-    message_id, user_id, previous_user_id, event_type, event_name, event_at, event_date
+    message_id, user_id, previous_user_id, event_type, event_name, event_at, event_date, group_id
 )
 
 with
@@ -19,7 +19,8 @@ final as (
         event_type,
         event_name,
         event_at,
-        event_date
+        event_date,
+        group_id
     from withdrawn
 )
 

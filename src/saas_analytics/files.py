@@ -8,7 +8,9 @@ carried are withdrawn and the identity map recomputed; the withdrawn events (and
 that changes) leave core.fact_events and join the run's `core_changes` as changes to nobody from their old
 person, so sessions, daily activity, subscriptions, MRR and dim_users rebuild exactly the persons touched;
 the re-staged events come back as the run's new events. Dimensions keyed by feature, document, plan or
-account are rebuilt from the facts. The analytics are refreshed right after (or by the next run).
+account lose the rows a withdrawn event touched, and core's own dimension steps merge those keys again from
+all their remaining events (`sql/files/dimension_batch.sql`, in place of the run's batch): one rule, two
+inputs. The analytics are refreshed right after (or by the next run).
 Each correction is recorded in analytics.file_corrections with who made it.
 """
 
@@ -31,6 +33,8 @@ from saas_analytics.errors import PermanentError
 log = logging.getLogger(__name__)
 
 WITHDRAW_SCOPE = ("withdrawn_messages", "withdrawn_files", "withdrawn_events", "withdrawn_users")
+# core's steps for the dimensions keyed by account, feature, document or plan (min/max merges of a batch)
+DIMENSION_STEPS = ("dim_accounts", "dim_features", "dim_documents", "dim_plans")
 
 
 class FileError(PermanentError):
@@ -154,7 +158,10 @@ def correct(conninfo: str, name: str, action: str, landing_dir: Path | None = No
             conn.execute("delete from raw.load_files where file_id = %s", [file_id])
         transform.run_steps(conn, "staging", transform.LAYER_STEPS["staging"], say)
         _run_core_with_withdrawals(conn, say)
-        transform.run_steps(conn, "files", ("rebuild_dimensions",), say)
+        # the dimensions' merges cannot forget an event: the keys a withdrawn event touched are deleted, then
+        # merged again by core's own dimension steps from all their remaining events
+        transform.run_steps(conn, "files", ("withdraw_dimensions", "dimension_batch"), say)
+        transform.run_steps(conn, "core", DIMENSION_STEPS, say)
         loaded = queries.scalar(conn, "file_core_events", {"file_id": file_id}) if action == "replace" else 0
         loader.resolve_quarantine(conn, name, "replaced" if action == "replace" else "forgotten")
         conn.execute(

@@ -287,3 +287,28 @@ def test_a_document_rebuilt_after_a_correction_counts_the_events_of_persons_only
     assert rows(warehouse_db, documents) == by_hand
     run_pipeline(other_warehouse, landing_dir, "clean")
     assert_same(snapshot(warehouse_db), snapshot(other_warehouse))
+
+
+def test_a_plan_rebuilt_after_a_correction_is_described_by_the_same_events_as_in_a_run(
+        warehouse_db: str, other_warehouse: str, landing_dir: Path) -> None:
+    """A visitor nobody ever identified starts Team at 5.00 at 8:00 (a plan's row reads every subscription event,
+    a person's or not, sql/core/dim_plans.sql), u1 at 9.00 at 9:00; the correction raises u1's price to 9.50.
+    Team is then 500…950 cents, first seen at 8:00, as a clean run over the corrected files gives (the rebuild read
+    only persons' subscription facts: 950…950 from 9:00)."""
+    def started(mid: str, ts: str, mrr_cents: int, **who: str) -> dict:
+        return segment("track", mid, ts, event="subscription_started",
+                       properties={"plan": "team", "billing_period": "monthly", "mrr_cents": mrr_cents}, **who)
+
+    write_events(landing_dir / "a.jsonl", [started("n1", "2024-06-01T08:00:00Z", 500, anon="ghost")])
+    corrected = landing_dir / "b.jsonl"
+    write_events(corrected, [started("p1", "2024-06-01T09:00:00Z", 900, user="u1")])
+    run_pipeline(warehouse_db, landing_dir, "run-1")
+    plans = "select plan, billing_period, min_mrr_cents, max_mrr_cents, first_seen_at::text from core.dim_plans"
+    assert rows(warehouse_db, plans) == [("team", "monthly", 500, 900, "2024-06-01 08:00:00+00")]
+
+    write_events(corrected, [started("p1", "2024-06-01T09:00:00Z", 950, user="u1")])
+    files.correct(warehouse_db, corrected.name, "replace", landing_dir, by="erin")
+    transform.refresh_analytics(warehouse_db)
+    assert rows(warehouse_db, plans) == [("team", "monthly", 500, 950, "2024-06-01 08:00:00+00")]
+    run_pipeline(other_warehouse, landing_dir, "clean")
+    assert_same(snapshot(warehouse_db), snapshot(other_warehouse))
