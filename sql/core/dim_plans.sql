@@ -26,8 +26,9 @@ final as (
 
 select * from final
 
+-- the merge is the aggregate over both (max ignores a missing period, as greatest does): two runs give what one gives
 on conflict (plan) do update set
-    billing_period = coalesce(dim_plans.billing_period, excluded.billing_period),
+    billing_period = greatest(dim_plans.billing_period, excluded.billing_period),
     min_mrr_cents = least(dim_plans.min_mrr_cents, excluded.min_mrr_cents),
     max_mrr_cents = greatest(dim_plans.max_mrr_cents, excluded.max_mrr_cents),
     first_seen_at = least(dim_plans.first_seen_at, excluded.first_seen_at);

@@ -23,6 +23,8 @@ STABLE_CORE = {
     "core.fact_subscription_events": "message_id, user_id, event_name, event_at, plan, mrr_cents",
     "core.account_members": "account_id, user_id, first_grouped_at, last_grouped_at",
     "core.dim_accounts": "account_id, account_name, first_seen_at, last_seen_at",
+    "core.dim_features": "feature, first_used_at, last_used_at",
+    "core.dim_plans": "plan, billing_period, min_mrr_cents, max_mrr_cents, first_seen_at",
     "core.identity_links": "source_id, target_id",
     "core.identity_map": "id, person_id",
 }
@@ -516,3 +518,23 @@ def test_an_account_is_named_by_its_latest_group_call_in_two_runs_as_in_one(ware
     with psycopg.connect(warehouse_db) as conn:
         assert conn.execute(accounts).fetchall() == [("acme", None, {"plan": "pro"})]
     assert core_snapshot(warehouse_db) == _clean_run(warehouse_db, landing_dir)
+
+
+def test_a_plan_is_described_by_all_its_subscription_events_in_two_runs_as_in_one(warehouse_db, landing_dir):
+    """Pro is first bought annual in June, then monthly in July. Its row is the one a single run over both files
+    gives: billing period the greatest ('monthly' > 'annual', as `max` takes it), MRR 833…2,900 cents, first seen in
+    June; the incremental merge used to keep the first run's period."""
+    def started(mid: str, ts: str, user: str, period: str, mrr_cents: int) -> dict:
+        return seg("track", mid, ts, user=user, event="subscription_started",
+                   properties={"plan": "pro", "billing_period": period, "mrr_cents": mrr_cents})
+
+    write(landing_dir / "june.jsonl", [started("s1", "2024-06-01T10:00:00Z", "u1", "annual", 833)])
+    run_pipeline(warehouse_db, landing_dir, run_id="june")
+    write(landing_dir / "july.jsonl", [started("s2", "2024-07-01T10:00:00Z", "u2", "monthly", 2900)])
+    run_pipeline(warehouse_db, landing_dir, run_id="july")
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute("select plan, billing_period, min_mrr_cents, max_mrr_cents, first_seen_at::text"
+                            " from core.dim_plans").fetchall() == [("pro", "monthly", 833, 2900,
+                                                                    "2024-06-01 10:00:00+00")]
+    assert core_snapshot(warehouse_db) == _clean_run(warehouse_db, landing_dir)
+
