@@ -66,6 +66,9 @@ STEP_SETTINGS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("checks", "check_events"): (("enable_indexscan", "off"),),
 }
 CHECK_PASSED_STEP = "check_passed"
+# What a data-check run's summary counts (CheckScope's files, events, persons): the rows of these scope tables.
+SCOPE_COUNTS: tuple[tuple[str, str], ...] = (("files", "check_files"), ("events", "check_events"),
+                                             ("persons", "check_persons"))
 # Local buffers for the checks' temp tables (allocated only as they fill): a 1 M-event day's scope is ≈ 250 MB.
 CHECK_TEMP_BUFFERS = "512MB"
 # A scope holding more than this share of core's events (and more than the minimum) is checked by a full sweep:
@@ -404,15 +407,7 @@ def run_checks(
                     read_sql("checks", CHECK_FULL_VIEWS[name]).strip().rstrip(";")))
             else:
                 run_steps(conn, "checks", (name,), log.debug)  # with its STEP_SETTINGS
-        # the summary counts every scope table: the ones no test reads stand in empty (planned, never filled)
-        # for it, then are dropped, so that a test can never read one unfilled
-        skipped = [name for name in CHECK_SCOPE_STEPS if name not in built]
-        for name in skipped:
-            conn.execute(step_statement("checks", name) + sql.SQL(" with no data"))
-        summary = queries.fetch_one(conn, "check_scope_summary")
-        for name in skipped:
-            conn.execute(sql.SQL("drop table {}").format(sql.Identifier(name)))
-        scope = _scope_of(summary, full_reason, skipped)
+        scope = _scope_of(scope_summary(conn, built), full_reason)
         say(f"data checks ({scope.mode}): {scope.reason}")
         seconds = {"scope": round(time.perf_counter() - started, 3)}
         for path in tests:
@@ -452,13 +447,25 @@ def scope_steps_read(tests: list[Path], full: bool) -> tuple[str, ...]:
     return tuple(name for name in CHECK_SCOPE_STEPS if name in wanted)
 
 
-def _scope_of(summary: dict, full_reason: str | None, skipped: list[str] = ()) -> CheckScope:
+def scope_summary(conn: psycopg.Connection, built: tuple[str, ...]) -> dict:
+    """What a data-check run looks at, counted in the scope tables it built: files, events and persons (None when
+    no test of the stage reads them, so they were not gathered), person-days and their dates (none when not built)."""
+    from saas_analytics import queries
+
+    summary: dict = {key: None for key, _ in SCOPE_COUNTS}
+    summary.update(person_days=0, dates=0, first_date=None, last_date=None)
+    for key, name in SCOPE_COUNTS:
+        if name in built:
+            summary[key] = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(name))).fetchone()[0]
+    if "check_person_days" in built:
+        summary.update(queries.fetch_one(conn, "check_scope_person_days"))
+    return summary
+
+
+def _scope_of(summary: dict, full_reason: str | None) -> CheckScope:
     """The CheckScope of a run, with a one-line reason an operator can read in the stage's detail."""
-    counts = {k: int(summary[k]) for k in ("files", "events", "persons", "person_days", "dates")}
-    # what no test of the stage reads was not gathered: no count (None), and not in the reason
-    for key, step in (("files", "check_files"), ("events", "check_events"), ("persons", "check_persons")):
-        if step in skipped:
-            counts[key] = None
+    counts = {k: None if summary[k] is None else int(summary[k])
+              for k in ("files", "events", "persons", "person_days", "dates")}
     first, last = (str(summary[k]) if summary[k] is not None else None for k in ("first_date", "last_date"))
     if full_reason is not None:
         return CheckScope("full", f"full sweep of all history ({full_reason})", **counts,
