@@ -25,6 +25,16 @@ before as (
     from daily_activity_before
 ),
 
+-- the touched person-days active after the run (looked up by the primary key, as daily_activity_before was)
+after as (
+    select
+        activity.user_id,
+        activity.activity_date as event_date
+    from touched
+    inner join core.fact_daily_user_activity as activity
+        on touched.user_id = activity.user_id and touched.event_date = activity.activity_date
+),
+
 states as (
     select
         touched.user_id,
@@ -34,8 +44,8 @@ states as (
             where before.user_id = touched.user_id and before.event_date = touched.event_date
         ) as was_active,
         exists(
-            select from core.fact_daily_user_activity as activity
-            where activity.user_id = touched.user_id and activity.activity_date = touched.event_date
+            select from after
+            where after.user_id = touched.user_id and after.event_date = touched.event_date
         ) as is_active
     from touched
 ),
