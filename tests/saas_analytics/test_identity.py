@@ -24,6 +24,7 @@ STABLE_CORE = {
     "core.account_members": "account_id, user_id, first_grouped_at, last_grouped_at",
     "core.dim_accounts": "account_id, account_name, first_seen_at, last_seen_at",
     "core.dim_features": "feature, first_used_at, last_used_at",
+    "core.dim_documents": "document_id, first_user_id, first_event_at, last_event_at",
     "core.dim_plans": "plan, billing_period, min_mrr_cents, max_mrr_cents, first_seen_at",
     "core.identity_links": "source_id, target_id",
     "core.identity_map": "id, person_id",
@@ -538,3 +539,29 @@ def test_a_plan_is_described_by_all_its_subscription_events_in_two_runs_as_in_on
                                                                     "2024-06-01 10:00:00+00")]
     assert core_snapshot(warehouse_db) == _clean_run(warehouse_db, landing_dir)
 
+
+def test_a_document_first_opened_before_a_late_identify_names_that_person_in_two_runs_as_in_one(
+        warehouse_db, landing_dir):
+    """A visitor opens d1 at 9:00 (nobody yet), u2 opens it at 10:00; the next day's identify names the visitor
+    u1: d1's first user is u1 at 9:00. Device dev2 (u3 by a noon identify) opens d2 at 11:00; the next day brings an
+    earlier identify (8:00, u4), which wins: d2's first event is the same one, now u4's. As one run gives; the
+    merge used to read only a run's new events (u2 at 10:00, and u3)."""
+    def opened(mid: str, ts: str, document_id: str, **who: str) -> dict:
+        return seg("track", mid, ts, event="document_opened", properties={"document_id": document_id}, **who)
+
+    write(landing_dir / "day1.jsonl", [
+        opened("o1", "2024-06-01T09:00:00Z", "d1", anon="dev"), opened("o2", "2024-06-01T10:00:00Z", "d1", user="u2"),
+        opened("o3", "2024-06-01T11:00:00Z", "d2", anon="dev2"),
+        seg("identify", "l3", "2024-06-01T12:00:00Z", user="u3", anon="dev2")])
+    run_pipeline(warehouse_db, landing_dir, run_id="day1")
+    documents = "select document_id, first_user_id, first_event_at::text from core.dim_documents order by 1"
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute(documents).fetchall() == [("d1", "u2", "2024-06-01 10:00:00+00"),
+                                                      ("d2", "u3", "2024-06-01 11:00:00+00")]
+    write(landing_dir / "day2.jsonl", [seg("identify", "i1", "2024-06-02T09:00:00Z", user="u1", anon="dev"),
+                                       seg("identify", "l4", "2024-06-01T08:00:00Z", user="u4", anon="dev2")])
+    run_pipeline(warehouse_db, landing_dir, run_id="day2")
+    with psycopg.connect(warehouse_db) as conn:
+        assert conn.execute(documents).fetchall() == [("d1", "u1", "2024-06-01 09:00:00+00"),
+                                                      ("d2", "u4", "2024-06-01 11:00:00+00")]
+    assert core_snapshot(warehouse_db) == _clean_run(warehouse_db, landing_dir)
