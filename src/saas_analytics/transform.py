@@ -62,6 +62,8 @@ CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids
 STEP_SETTINGS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("staging", "stg_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
                                ("min_parallel_index_scan_size", "0")),
+    ("core", "core_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
+                             ("min_parallel_index_scan_size", "0")),
     ("checks", "check_activity"): (("enable_indexscan", "off"),),
     ("checks", "check_events"): (("enable_indexscan", "off"),),
 }
