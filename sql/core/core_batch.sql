@@ -1,41 +1,56 @@
 -- grain: one row per staged event not yet in core (ids as sent: the person is resolved in fact_events)
 -- temp table: the runner creates it for this run's transaction
+-- One query level, so that the whole select runs in parallel workers (transform.STEP_SETTINGS), as stg_batch: the
+-- watermark and the batch's file ids are init plans (values; a CTE read twice would be materialized by the leader
+-- alone), and the lateral `coalesce(row(…))` is a function scan whose objects are computed once per event.
 with
-
-watermark as (
-    select last_staged_seq
-    from core.watermarks
-    where step = 'core'
-),
 
 staged as (
     select staging_events.*
     from staging.events as staging_events
-    cross join watermark
-    where staging_events.staged_seq > watermark.last_staged_seq
+    where staging_events.staged_seq > (
+            select watermarks.last_staged_seq
+            from core.watermarks as watermarks
+            where watermarks.step = 'core'
+        )
 ),
 
--- the raw lines of the files the new events came from (raw's key: one range per file), joined to the events
--- as a whole rather than looked up one event at a time
+-- the files the new events came from (an array: a value the parallel plan hands its workers)
+batch_files as (
+    select array(
+        select distinct batch_events.file_id
+        from staging.events as batch_events
+        where batch_events.staged_seq > (
+                select watermarks.last_staged_seq
+                from core.watermarks as watermarks
+                where watermarks.step = 'core'
+            )
+    ) as file_ids
+),
+
+-- the raw lines of those files (raw's key: one range per file), joined to the events as a whole rather than
+-- looked up one event at a time
 raw_lines as (
     select
         raw_events.file_id,
         raw_events.line_no,
         raw_events.payload
     from raw.events as raw_events
-    where raw_events.file_id = any(array(select distinct staged.file_id from staged))
+    where raw_events.file_id = any((select batch_files.file_ids from batch_files)::bigint[])
 ),
 
 -- a staged event's objects, as staging.event_object defines them, taken from its raw line once
 objects as (
     select
         staged.*,
-        staging.event_object(raw_lines.payload, 'properties') as properties,
-        staging.event_object(raw_lines.payload, 'traits') as traits,
-        staging.event_object(raw_lines.payload, 'context') as context
+        o.*
     from staged
     inner join raw_lines on staged.file_id = raw_lines.file_id and staged.line_no = raw_lines.line_no
-    offset 0  -- noqa: AM09
+    cross join lateral coalesce(row(
+        staging.event_object(raw_lines.payload, 'properties'),
+        staging.event_object(raw_lines.payload, 'traits'),
+        staging.event_object(raw_lines.payload, 'context')
+    )) as o (properties jsonb, traits jsonb, context jsonb)
 ),
 
 final as (
@@ -69,4 +84,4 @@ final as (
     from objects as staged
 )
 
-select * from final;
+select * from final

@@ -37,18 +37,29 @@ insert into core.fact_daily_user_activity (
 
 with
 
+-- in person-day order: each person-day's events are then looked up together, and the grouping below needs one
+-- small sort per person-day (on the presorted person-day), not one sort of every event
 touched as (
     select
         user_id,
         event_date
     from daily_activity_touched
+    order by user_id, event_date
 ),
 
 activity_events as (
-    select events.*
-    from core.fact_events as events
-    inner join touched
-        on events.user_id = touched.user_id and events.event_date = touched.event_date
+    select
+        touched.user_id,
+        touched.event_date,
+        events.event_type,
+        events.event_name,
+        events.event_at,
+        events.feature,
+        events.document_id,
+        events.platform
+    from touched
+    inner join core.fact_events as events
+        on touched.user_id = events.user_id and touched.event_date = events.event_date
     where events.event_type in ('track', 'page', 'screen')
 ),
 

@@ -14,18 +14,26 @@ insert into core.fact_sessions (
 
 with
 
+-- one row per person, in person order: the lookups below return each person's events together, so the windows'
+-- sort is one small sort per person (an incremental sort on the presorted person), not one sort of every event
 scope as (
     select * from session_scope
+    order by user_id
 ),
 
 -- a lateral lookup per person: the (user_id, event_date) index is used even with stale statistics
 activity as (
-    select events.*
+    select
+        scope.user_id,
+        events.event_at,
+        events.event_name,
+        events.platform,
+        events.file_id,
+        events.line_no
     from scope
     cross join
         lateral (
             select
-                fact_events.user_id,
                 fact_events.event_at,
                 fact_events.event_name,
                 fact_events.platform,

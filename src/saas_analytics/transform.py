@@ -56,12 +56,17 @@ CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids
                                     "check_events": "all_events", "check_activity": "all_activity"}
 # Planner settings for one step (set local by run_steps, then back), by (layer, step). stg_batch types a batch's
 # lines in parallel workers: the planner guesses a batch from the average file (a 1 M-line day is ~60 K rows to it)
-# and would keep it in one backend; worker start-up is a few milliseconds. check_activity and check_events read a
+# and would keep it in one backend; worker start-up is a few milliseconds (core_batch likewise: the raw lines of the
+# day's staged events, joined and their objects taken in workers). check_activity and check_events read a
 # few person-days or dates that may hold a million events: one bitmap heap scan reads each heap page once, an
 # index scan once per event.
 STEP_SETTINGS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("staging", "stg_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
                                ("min_parallel_index_scan_size", "0")),
+    ("core", "core_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
+                             ("min_parallel_index_scan_size", "0")),
+    # each touched person-day is looked up once: a Memoize cache of their events (86 MB on a 1 M-event day) never hits
+    ("core", "fact_daily_user_activity"): (("enable_memoize", "off"),),
     ("checks", "check_activity"): (("enable_indexscan", "off"),),
     ("checks", "check_events"): (("enable_indexscan", "off"),),
 }
