@@ -7,14 +7,14 @@ so two runs could name another first user than one run over the same files. The 
 events the run re-attributed, and tells the stored first event from another event at the same time by its
 place (file, line), kept here. The rows are rebuilt from `core.fact_events` once, as one run gives them.
 
-Revision ID: 0025
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
-revision = "0025"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None

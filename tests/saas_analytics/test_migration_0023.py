@@ -1,4 +1,4 @@
-"""Migration 0025: a document's first event by its place; existing rows rebuilt as one run over the events gives."""
+"""Migration 0023: a document's first event by its place; existing rows rebuilt as one run over the events gives."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_upgrade_rebuilds_each_document_from_its_events_of_persons_and_downgrade
         # the row two runs could leave (the merge missed an event a late identify gave a person)
         conn.execute("insert into core.dim_documents (document_id, first_user_id, first_event_at, last_event_at)"
                      " values ('d1', 'u1', '2024-06-01 10:00Z', '2024-06-01 10:00Z')")
-    command.upgrade(cfg, "0025")
+    command.upgrade(cfg, "0023")
     with psycopg.connect(conninfo) as conn:
         assert conn.execute(
             "select document_id, first_user_id, first_event_at::text, last_event_at::text, first_file_id,"
