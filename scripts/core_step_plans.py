@@ -40,8 +40,8 @@ def main() -> None:
             text = transform.step_statement("core", args.step).as_string(conn)
             for statement in statements(text):
                 print("=" * 100, "\n", statement.splitlines()[0][:100])
-                # statements EXPLAIN cannot take (analyze, a temp table's definition) are just run
-                if re.match(r"(analyze|vacuum|create temp table \w+ \()", statement.lower()):
+                # statements EXPLAIN cannot take (analyze, alter, create index, a temp table's definition) are just run
+                if re.match(r"(analyze|vacuum|alter|create index|create temp table \w+ \()", statement.lower()):
                     conn.execute(sql.SQL(statement))
                     continue
                 plan = conn.execute(sql.SQL("explain (analyze, buffers) " + statement)).fetchall()

@@ -154,7 +154,8 @@ person_periods as (
     from lifecycle_person_periods
 ),
 
-added as (
+-- read by key in each lookup below (inlined, not one materialized list scanned per person-period)
+added as not materialized (
     select
         user_id,
         event_date
