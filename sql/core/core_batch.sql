@@ -1,11 +1,12 @@
 -- grain: one row per staged event not yet in core (ids as sent: the person is resolved in fact_events)
 -- temp table: the runner creates it for this run's transaction
 -- One query level, so that the whole select runs in parallel workers (transform.STEP_SETTINGS), as stg_batch: the
--- watermark and the batch's file ids are init plans (values; a CTE read twice would be materialized by the leader
--- alone), and the lateral `coalesce(row(…))` is a function scan whose objects are computed once per event.
+-- watermark and the batch's file ids are init plans (values; `staged` is read twice, so it is inlined in both reads
+-- — a materialized CTE would be filled by the leader alone), and the lateral `coalesce(row(…))` is a function scan
+-- whose objects are computed once per event.
 with
 
-staged as (
+staged as not materialized (
     select staging_events.*
     from staging.events as staging_events
     where staging_events.staged_seq > (
@@ -17,15 +18,7 @@ staged as (
 
 -- the files the new events came from (an array: a value the parallel plan hands its workers)
 batch_files as (
-    select array(
-        select distinct batch_events.file_id
-        from staging.events as batch_events
-        where batch_events.staged_seq > (
-                select watermarks.last_staged_seq
-                from core.watermarks as watermarks
-                where watermarks.step = 'core'
-            )
-    ) as file_ids
+    select array(select distinct staged.file_id from staged) as file_ids
 ),
 
 -- the raw lines of those files (raw's key: one range per file), joined to the events as a whole rather than

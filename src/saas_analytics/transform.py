@@ -60,11 +60,11 @@ CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids
 # day's staged events, joined and their objects taken in workers). check_activity and check_events read a
 # few person-days or dates that may hold a million events: one bitmap heap scan reads each heap page once, an
 # index scan once per event.
+PARALLEL_BATCH: tuple[tuple[str, str], ...] = (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
+                                               ("min_parallel_index_scan_size", "0"))
 STEP_SETTINGS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    ("staging", "stg_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
-                               ("min_parallel_index_scan_size", "0")),
-    ("core", "core_batch"): (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
-                             ("min_parallel_index_scan_size", "0")),
+    ("staging", "stg_batch"): PARALLEL_BATCH,
+    ("core", "core_batch"): PARALLEL_BATCH,
     # each touched person-day is looked up once: a Memoize cache of their events (86 MB on a 1 M-event day) never hits
     ("core", "fact_daily_user_activity"): (("enable_memoize", "off"),),
     ("checks", "check_activity"): (("enable_indexscan", "off"),),
