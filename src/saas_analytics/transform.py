@@ -62,13 +62,14 @@ CHECK_FULL_VIEWS: dict[str, str] = {"check_files": "all_files", "check_event_ids
 # index scan once per event.
 PARALLEL_BATCH: tuple[tuple[str, str], ...] = (("parallel_setup_cost", "0"), ("parallel_tuple_cost", "0.01"),
                                                ("min_parallel_index_scan_size", "0"))
+BITMAP_SCAN: tuple[tuple[str, str], ...] = (("enable_indexscan", "off"),)
 STEP_SETTINGS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("staging", "stg_batch"): PARALLEL_BATCH,
     ("core", "core_batch"): PARALLEL_BATCH,
     # each touched person-day is looked up once: a Memoize cache of their events (86 MB on a 1 M-event day) never hits
     ("core", "fact_daily_user_activity"): (("enable_memoize", "off"),),
-    ("checks", "check_activity"): (("enable_indexscan", "off"),),
-    ("checks", "check_events"): (("enable_indexscan", "off"),),
+    ("checks", "check_activity"): BITMAP_SCAN,
+    ("checks", "check_events"): BITMAP_SCAN,
 }
 CHECK_PASSED_STEP = "check_passed"
 # What a data-check run's summary counts (CheckScope's files, events, persons): the rows of these scope tables.
