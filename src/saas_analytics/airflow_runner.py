@@ -142,6 +142,9 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
         "AIRFLOW__API__SECRET_KEY": keys["api_secret_key"],
         "AIRFLOW__API__WORKERS": "1",
+        # A task process's requests to the execution API time out after 5 s by default; the first after a start
+        # took 7.1 s on a busy 2-core machine, and the task was killed before it ran.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
     }.items():
         env[name] = env.get(name) or value
     env.update({

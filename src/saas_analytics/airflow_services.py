@@ -30,7 +30,8 @@ import psutil
 from saas_analytics import airflow_runner
 from saas_analytics.config import Settings, get_settings
 
-# Start order; `stop` goes in reverse (the scheduler stops before the api-server its workers talk to).
+# Start order, but the scheduler starts last, once the api-server answers; `stop` goes in reverse (the scheduler
+# stops before the api-server its workers talk to).
 COMPONENTS: tuple[str, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTH_PATH = "/api/v2/monitor/health"
 START_TIMEOUT = 180.0
@@ -299,17 +300,35 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
+def _fail_if_exited(settings: Settings, components: tuple[str, ...]) -> None:
+    """Raise, with the last lines of its log, if one of these components is not running."""
+    for name in components:
+        if _process(settings, name) is None:
+            raise AirflowServiceError(
+                f"airflow {name} exited during start; last lines of {log_file(settings, name)}:\n"
+                + _tail(log_file(settings, name)))
+
+
+def wait_until_serving(settings: Settings, url: str, timeout: float = START_TIMEOUT) -> None:
+    """Wait until the api-server answers, then ask its execution API once (its first answer is the slow one)."""
+    deadline = time.monotonic() + timeout
+    while health(url) is None:
+        _fail_if_exited(settings, ("api-server",))
+        if time.monotonic() > deadline:
+            raise AirflowServiceError(f"the Airflow API at {url} did not answer within {timeout:.0f}s; "
+                                      f"see {log_file(settings, 'api-server')}")
+        time.sleep(1)
+    with contextlib.suppress(httpx.HTTPError):  # a warm-up only: the task processes retry on their own
+        httpx.get(f"{url}/execution/health", timeout=max(deadline - time.monotonic(), 1.0))
+
+
 def wait_until_ready(settings: Settings, url: str, timeout: float = START_TIMEOUT,
                      components: tuple[str, ...] = COMPONENTS) -> dict:
     """Wait until the API answers and reports a healthy database and scheduler; fail fast if a component dies."""
     deadline = time.monotonic() + timeout
     last: dict | None = None
     while time.monotonic() < deadline:
-        for name in components:
-            if _process(settings, name) is None:
-                raise AirflowServiceError(
-                    f"airflow {name} exited during start; last lines of {log_file(settings, name)}:\n"
-                    + _tail(log_file(settings, name)))
+        _fail_if_exited(settings, components)
         last = health(url)
         if last and all((last.get(part) or {}).get("status") == "healthy"
                         for part in ("metadatabase", "scheduler")):
@@ -349,10 +368,15 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
                     say(f"marked stale run {run.run_id} failed ({run.why})")
             except Exception as exc:  # noqa: BLE001 - never a reason not to start; `status` shows stuck runs
                 say(f"could not check for stale runs ({type(exc).__name__}); see `saas-analytics airflow status`")
-            for name in missing:
+        try:
+            # The scheduler last, once the api-server answers (as compose orders them): its task processes report
+            # to the api-server, each request with a few seconds' timeout, and on a busy 2-core machine the first
+            # task of a fresh start failed before it ran.
+            for name in sorted(missing, key=lambda name: name == "scheduler"):
+                if name == "scheduler":
+                    wait_until_serving(settings, url, timeout)
                 say(f"starting {name} (log: {log_file(settings, name)})")
                 _spawn(settings, name, env)
-        try:
             wait_until_ready(settings, url, timeout)
         except BaseException:
             if missing:  # leave nothing half-started behind

@@ -119,6 +119,13 @@ class Api:
             time.sleep(1)
         raise AssertionError(f"run {run_id} not finished after {timeout:.0f}s: {self.task_states(run_id)}")
 
+    def wait_for_dag(self, timeout: float = RUN_TIMEOUT) -> None:
+        """Wait until the dag-processor has registered the DAG (a fresh start returns before it has)."""
+        deadline = time.monotonic() + timeout
+        while self.client.get(f"/api/v2/dags/{DAG_ID}").status_code == 404:
+            assert time.monotonic() < deadline, f"DAG {DAG_ID} not registered after {timeout:.0f}s"
+            time.sleep(1)
+
     def wait_idle(self, timeout: float = RUN_TIMEOUT) -> None:
         """Wait until no run of the DAG is queued or running."""
         deadline = time.monotonic() + timeout
@@ -220,6 +227,7 @@ def stack(pg_server: dict, migrated_template: str, tmp_path_factory: pytest.Temp
             pids = {s.name: s.pid for s in airflow_services.component_status(settings)}
             second = airflow_services.start(settings)
             api = Api(first.url, first.username, first.password)
+            api.wait_for_dag()
             yield Stack(settings, first, second, pids, api, warehouse, admin, migrated_template, simulated)
         finally:
             airflow_services.stop(settings)

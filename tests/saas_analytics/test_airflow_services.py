@@ -223,3 +223,35 @@ def test_concurrent_starts_start_each_component_once(settings: Settings, healthy
     tagged = tagged_processes(os.environ["FAKE_AIRFLOW_TAG"])
     components = [p for p in tagged if "sleep(300)" not in " ".join(p.cmdline())]  # not their "tasks"
     assert len(components) == len(airflow_services.COMPONENTS)
+
+
+def test_the_scheduler_starts_only_once_the_api_server_answers(settings: Settings,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Task processes report to the api-server: it answers before the scheduler can queue a task."""
+    doc = {part: {"status": "healthy"} for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")}
+    answers = iter([None, None, None])  # the API answers from the fourth ask on
+    asked: list[str] = []
+
+    def health(url: str, timeout: float = 5.0) -> dict | None:
+        asked.append(url)
+        return next(answers, doc)
+
+    spawned: list[tuple[str, int]] = []
+    real_spawn = airflow_services._spawn
+
+    def spawn(settings: Settings, name: str, env: dict[str, str]) -> psutil.Process:
+        spawned.append((name, len(asked)))
+        return real_spawn(settings, name, env)
+
+    monkeypatch.setattr(airflow_services, "health", health)
+    monkeypatch.setattr(airflow_services, "_spawn", spawn)
+    airflow_services.start(settings, timeout=60)
+    assert spawned == [("api-server", 0), ("dag-processor", 0), ("triggerer", 0), ("scheduler", 4)]
+
+
+def test_task_processes_wait_30s_for_the_execution_api(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow's default is 5 s, which a busy 2-core machine exceeded on the first request after a start."""
+    monkeypatch.delenv("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", raising=False)
+    assert airflow_runner.airflow_env(settings)["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] == "30"
+    monkeypatch.setenv("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "60")  # an operator's own value wins
+    assert airflow_runner.airflow_env(settings)["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] == "60"
