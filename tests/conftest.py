@@ -65,7 +65,8 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         with psycopg.connect(admin, autocommit=True) as conn:
             template = f"saas_template_{os.getpid()}"
             conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(template)))
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(template)))
+            # the warehouse's locale, as `warehouse start` creates it: every test warehouse is a copy
+            warehouse.create_database(conn, template)
         yield {"admin": admin, "template": template, "settings": settings, "base": base}
     finally:
         if settings.embedded:
@@ -100,7 +101,7 @@ def scratch_db(pg_server: dict) -> Iterator[tuple[str, object]]:
 
     name = f"saas_scratch_{os.getpid()}_{next(_db_counter)}"
     with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        warehouse.create_database(conn, name)
     conninfo = make_conninfo(pg_server["admin"], dbname=name)
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))

@@ -468,7 +468,7 @@ def test_pins_merge_keeps_airflow_versions(tmp_path: Path) -> None:
 def test_postgres_init_script_creates_the_databases(services: dict) -> None:
     text = PG_INIT.read_text()
     for db, owner in (("warehouse", "pipeline"), ("airflow", "airflow"), ("metabase", "metabase")):
-        assert re.search(rf"CREATE DATABASE {db} OWNER {owner};", text), db
+        assert re.search(rf"CREATE DATABASE {db} OWNER {owner}\b[^;]*;", text), db
     assert os.access(PG_INIT, os.X_OK), "initdb.d runs executable scripts; others are sourced"
     postgres = services["postgres"]
     assert "./docker/postgres:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
@@ -530,6 +530,9 @@ def test_postgres_init_script_runs_on_a_real_server(init_server) -> None:
             || has_database_privilege('metabase', 'warehouse', 'connect')::text
             || has_database_privilege('airflow', 'metabase', 'connect')::text""")
     assert privileges == "truefalsefalsefalse"
+    # the warehouse's locale is the embedded warehouse's (warehouse.database_locale): code-point order
+    locale = _psql(env, "select datlocprovider::text || ' ' || datlocale from pg_database where datname = 'warehouse'")
+    assert locale == "b C.UTF-8"
 
 
 def test_warehouse_migrate_runs_as_the_pipeline_role(init_server) -> None:

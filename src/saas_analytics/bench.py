@@ -67,28 +67,13 @@ def loader_run(conninfo: str, path: Path) -> float:
     return time.perf_counter() - started
 
 
-def fresh_bench_database() -> str:
-    """Create (again) a migrated database for the benchmark on the warehouse server."""
-    settings = get_settings()
-    warehouse.start(settings)
-    admin = warehouse.server_conninfo(settings, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DB)))
-    from dataclasses import replace
-
-    conninfo = warehouse.server_conninfo(settings, BENCH_DB)
-    warehouse.migrate(replace(settings, database_url=conninfo))
-    return conninfo
-
-
 def main() -> None:
     """Measure and print a Markdown table (paste it into docs/benchmarks.md)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    conninfo = fresh_bench_database()
+    conninfo = warehouse.fresh_database(BENCH_DB)
     with tempfile.TemporaryDirectory() as tmp:
         clean = Path(tmp) / "clean" / "events_2026-06-01.jsonl.gz"
         dirty = Path(tmp) / "dirty" / "events_2026-06-01.jsonl.gz"

@@ -50,21 +50,6 @@ BENCH_DB = "saas_bench_history"
 LAYERS = ("raw", "staging", "core", "analytics", "ml")
 
 
-def fresh_database() -> str:
-    """A new, migrated benchmark database on the warehouse server."""
-    from saas_analytics import warehouse
-    from saas_analytics.config import get_settings
-
-    settings = get_settings()
-    warehouse.start(settings)
-    with psycopg.connect(warehouse.server_conninfo(settings, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DB)))
-    conninfo = warehouse.server_conninfo(settings, BENCH_DB)
-    warehouse.migrate(replace(settings, database_url=conninfo))
-    return conninfo
-
-
 def stage_functions(conninfo: str, landing: Path, ml: bool) -> list[tuple[str, Callable[[str], object]]]:
     """(stage name, function of run_id) in DAG order; the ML tasks last."""
     from saas_analytics import pipeline
@@ -391,7 +376,7 @@ def main() -> None:
     if args.big_day < 0:
         parser.error("--big-day must be a number of lines")
     ml = not args.no_ml
-    conninfo = fresh_database()
+    conninfo = warehouse.fresh_database(BENCH_DB)
     results: dict[str, dict] = {}
     lines: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:

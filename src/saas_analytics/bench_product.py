@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -28,21 +27,9 @@ VIEWS = tuple(f"analytics.{name}" for name in (
     "user_retention_cohorts", "daily_active_users"))
 
 
-def fresh_database() -> str:
-    """A new, migrated benchmark database on the warehouse server."""
-    settings = get_settings()
-    warehouse.start(settings)
-    with psycopg.connect(warehouse.server_conninfo(settings, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DB)))
-    conninfo = warehouse.server_conninfo(settings, BENCH_DB)
-    warehouse.migrate(replace(settings, database_url=conninfo))
-    return conninfo
-
-
 def measure(days: int, users: int) -> list[tuple[str, int, float]]:
     """(step or view, rows, seconds) of the daily run after `days - 1` days of history."""
-    conninfo = fresh_database()
+    conninfo = warehouse.fresh_database(BENCH_DB)
     with tempfile.TemporaryDirectory() as tmp:
         simulated, landing = Path(tmp) / "simulated", Path(tmp) / "landing"
         simulated.mkdir()

@@ -15,7 +15,6 @@ import gzip
 import statistics
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -23,21 +22,6 @@ from psycopg import sql
 
 BENCH_DB = "saas_bench_staging"
 BIG_TABLES = ("raw.events", "staging.events", "core.fact_events")
-
-
-def fresh_database(revision: str = "head") -> str:
-    """A new benchmark database on the warehouse server, migrated to `revision`."""
-    from saas_analytics import warehouse
-    from saas_analytics.config import get_settings
-
-    settings = get_settings()
-    warehouse.start(settings)
-    with psycopg.connect(warehouse.server_conninfo(settings, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DB)))
-    conninfo = warehouse.server_conninfo(settings, BENCH_DB)
-    warehouse.migrate(replace(settings, database_url=conninfo), revision)
-    return conninfo
 
 
 def land_batch(folder: Path, demo: bool, events: int) -> tuple[int, int]:
@@ -158,7 +142,7 @@ def main() -> None:
     from saas_analytics import loader, transform, warehouse
     from saas_analytics.config import get_settings
 
-    conninfo = fresh_database(args.revision)
+    conninfo = warehouse.fresh_database(BENCH_DB, args.revision)
     with tempfile.TemporaryDirectory() as tmp:
         lines, landed = land_batch(Path(tmp), args.demo, args.events)
         started = time.perf_counter()

@@ -6,7 +6,7 @@ import logging
 import os
 import subprocess
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -238,10 +238,47 @@ def bootstrap(settings: Settings | None = None) -> None:
         with psycopg.connect(server_conninfo(settings, "postgres"), autocommit=True) as conn:
             for name in (settings.warehouse_db, settings.airflow_db):
                 exists = conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone()
-                if not exists:
+                if exists:
+                    continue
+                if name == settings.warehouse_db:
+                    create_database(conn, name)
+                else:
                     conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     with connect(warehouse_conninfo(settings), autocommit=True) as conn:
         ensure_reader_role(conn, settings.reader_role, settings.reader_password)
+
+
+def database_locale(server_version: int, template_ctype: str) -> sql.Composable:
+    """The `create database` options of the warehouse's locale on a server of this version.
+
+    Text sorts in code-point order (the order libc's C.UTF-8 gives, which every test expects) compared byte by
+    byte, not through the C library: sorting text keys (message ids, user ids) and building their B-trees cost a
+    third to two thirds of the CPU (docs/benchmarks.md, "Issue 10, sixth pass"). Upper/lower case and regex
+    classes stay Unicode's.
+    """
+    if server_version >= 170000:
+        return sql.SQL("locale_provider builtin builtin_locale 'C.UTF-8'")
+    # PostgreSQL 15 and 16 have no builtin provider: libc's "C" collation (the same order), the server's ctype
+    return sql.SQL("locale_provider libc lc_collate 'C' lc_ctype {}").format(sql.Literal(template_ctype))
+
+
+def create_database(conn: psycopg.Connection, name: str) -> None:
+    """Create an empty warehouse database `name` with the warehouse's locale (`database_locale`)."""
+    (ctype,) = conn.execute("select datctype from pg_database where datname = 'template1'").fetchone()
+    conn.execute(sql.SQL("create database {} template template0 encoding 'UTF8' {}").format(
+        sql.Identifier(name), database_locale(conn.info.server_version, ctype)))
+
+
+def fresh_database(name: str, revision: str = "head", settings: Settings | None = None) -> str:
+    """Drop and create database `name` on the warehouse's server (a benchmark's), migrated; its conninfo."""
+    settings = settings or get_settings()
+    start(settings)
+    with psycopg.connect(server_conninfo(settings, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        create_database(conn, name)
+    conninfo = server_conninfo(settings, name)
+    migrate(replace(settings, database_url=conninfo), revision)
+    return conninfo
 
 
 def ensure_reader_role(conn: psycopg.Connection, role: str, password: str | None) -> None:

@@ -464,7 +464,7 @@ def test_a_warehouse_at_0003_upgrades_without_reloading(pg_server, landing_dir):
     name = "saas_upgrade_0005"
     with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        warehouse.create_database(conn, name)
     conninfo = make_conninfo(pg_server["admin"], dbname=name)
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(warehouse.__file__).parent / "migrations"))

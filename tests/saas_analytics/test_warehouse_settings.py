@@ -1,4 +1,5 @@
-"""The embedded server's settings: applied with `alter system` at start, overridable from the environment."""
+"""The embedded server's settings (applied with `alter system` at start, overridable from the environment) and
+the warehouse database's locale."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from saas_analytics import warehouse
 from saas_analytics.config import get_settings
@@ -109,3 +112,55 @@ def test_a_database_url_server_is_never_changed(own_server):
     settings = replace(own_server, database_url="postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(warehouse.WarehouseError, match="does not change that server's settings"):
         warehouse.apply_server_settings(settings)
+
+
+# Strings whose code-point order differs from a linguistic one (en_US puts "a" before "B", "é" next to "e").
+SORT_SAMPLES = ["b", "B", "a", "é", "e", "z", "Z", "_", "1", "ab", "a b", "Ä", "ß"]
+
+
+def _locale_behaviour(conninfo: str) -> tuple[list[str], str, str, bool, bool]:
+    """(the samples sorted, upper('é'), lower('Ä'), 'é' a word character, 'a' < 'B') in a database."""
+    with psycopg.connect(conninfo) as conn:
+        return conn.execute(
+            "select (select array_agg(s order by s) from unnest(%s::text[]) as s), upper('é'), lower('Ä'),"
+            " 'é' ~ '^\\w$', 'a' < 'B'",
+            [SORT_SAMPLES]).fetchone()
+
+
+@pytest.mark.parametrize("server_version", [180000, 160000], ids=["builtin provider", "libc C (PostgreSQL 15-16)"])
+def test_the_warehouse_locale_sorts_by_code_point_with_unicode_case(pg_server, server_version):
+    name = f"saas_locale_{server_version}"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}"')
+        (ctype,) = conn.execute("select datctype from pg_database where datname = 'template1'").fetchone()
+        conn.execute(sql.SQL("create database {} template template0 encoding 'UTF8' {}").format(
+            sql.Identifier(name), warehouse.database_locale(server_version, ctype)))
+    try:
+        ordered, upper, lower, word, a_before_b = _locale_behaviour(
+            make_conninfo(pg_server["admin"], dbname=name))
+    finally:
+        with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}"')
+    # Python orders str by code point: the independent expectation
+    assert ordered == sorted(SORT_SAMPLES)
+    assert (upper, lower, word, a_before_b) == ("É", "ä", True, False)
+
+
+def test_test_warehouses_have_the_warehouse_locale(warehouse_db):
+    with psycopg.connect(warehouse_db) as conn:
+        provider, locale = conn.execute(
+            "select datlocprovider, datlocale from pg_database where datname = current_database()").fetchone()
+    assert (provider, locale) == ("b", "C.UTF-8")
+    assert _locale_behaviour(warehouse_db)[0] == sorted(SORT_SAMPLES)
+
+
+def test_a_new_embedded_warehouse_gets_the_warehouse_locale(own_server):
+    settings = replace(own_server, embedded_pg_settings=())
+    warehouse._start_embedded(settings)
+    warehouse.bootstrap(settings)
+    with psycopg.connect(warehouse.server_conninfo(settings, "postgres")) as conn:
+        rows = dict(conn.execute(
+            "select datname, datlocprovider::text || ' ' || datlocale from pg_database where datname = %s",
+            [settings.warehouse_db]).fetchall())
+    assert rows[settings.warehouse_db] == "b C.UTF-8"
+    assert _locale_behaviour(warehouse.warehouse_conninfo(settings))[0] == sorted(SORT_SAMPLES)
