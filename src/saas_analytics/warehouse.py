@@ -252,9 +252,9 @@ def database_locale(server_version: int, template_ctype: str) -> sql.Composable:
     """The `create database` options of the warehouse's locale on a server of this version.
 
     Text sorts in code-point order (the order libc's C.UTF-8 gives, which every test expects) compared byte by
-    byte, not through the C library: sorting text keys (message ids, user ids) and building their B-trees cost a
-    third to two thirds of the CPU (docs/benchmarks.md, "Issue 10, sixth pass"). Upper/lower case and regex
-    classes stay Unicode's.
+    byte, not through the C library: sorting text keys (message ids, user ids) and building their B-trees take
+    0.16-0.67x the CPU (docs/benchmarks.md, "Issue 10, sixth pass"), and every deployment sorts alike.
+    Upper/lower case and regex classes stay Unicode's.
     """
     if server_version >= 170000:
         return sql.SQL("locale_provider builtin builtin_locale 'C.UTF-8'")
