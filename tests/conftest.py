@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import os
@@ -21,6 +22,7 @@ sys.path.insert(0, str(TESTS_DIR))  # for `reference_metrics`, the independent p
 
 # Airflow reads its configuration at import time: keep any import of it away from the user's setup.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="saas-test-airflow-")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)  # every pytest run left one behind in /tmp
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 # Tests write landing files and load them at once: no settle time (tests of settling set their own).
@@ -90,6 +92,28 @@ def migrated_template(pg_server: dict) -> str:
         warehouse.ensure_reader_role(conn, "analytics_reader", None)
     _migrate(conninfo)
     return pg_server["template"]
+
+
+@pytest.fixture(scope="session")
+def airflow_metadata_template(pg_server: dict, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An Airflow metadata database migrated once by Airflow's own `airflow db migrate`; tests run on copies.
+
+    A fresh one costs each test ~10 s of migration on this machine; a first install's migration is
+    exercised by the `first_deployment` operations test and by the end-to-end stacks.
+    """
+    import dataclasses
+
+    from saas_analytics import airflow_runner
+
+    name = f"saas_aftemplate_{os.getpid()}"
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    base = tmp_path_factory.mktemp("aftemplate")
+    settings = dataclasses.replace(pg_server["settings"], airflow_database_url=make_conninfo(
+        pg_server["admin"], dbname=name), data_dir=base / "data", airflow_home=base / "data" / "airflow")
+    assert airflow_runner.migrate_metadata(settings), "an empty database was taken for a migrated one"
+    return name
 
 
 @pytest.fixture

@@ -9,9 +9,12 @@ AIRFLOW_CONN_SAAS_WAREHOUSE, and secrets generated once into AIRFLOW_HOME (mode 
 from __future__ import annotations
 
 import base64
+import configparser
 import contextlib
+import importlib.util
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -190,9 +193,82 @@ def airflow(*args: str, settings: Settings | None = None, check: bool = True,
     )
 
 
-def migrate_metadata(settings: Settings | None = None) -> None:
-    """Create or upgrade Airflow's metadata database (the `airflow` database, never the warehouse)."""
+_REVISION = re.compile(r"""^revision\s*(?::[^=]*)?=\s*["']([0-9A-Za-z_]+)["']""", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"""^down_revision\s*(?::[^=]*)?=\s*(\([^)]*\)|.+)$""", re.MULTILINE)
+
+
+def airflow_head_revision(versions: Path | None = None) -> str | None:
+    """The head of Airflow's own migrations, read from its migration files; None when that is not one revision."""
+    if versions is None:
+        spec = importlib.util.find_spec("airflow")  # finds the package without importing it (seconds)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        versions = Path(next(iter(spec.submodule_search_locations))) / "migrations" / "versions"
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in versions.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(text), _DOWN_REVISION.search(text)
+        if revision is None or down is None:
+            continue  # __init__.py, helpers
+        revisions.add(revision.group(1))
+        replaced.update(re.findall(r"""["']([0-9A-Za-z_]+)["']""", down.group(1)))
+    heads = revisions - replaced
+    return heads.pop() if len(heads) == 1 else None
+
+
+def metadata_revision(settings: Settings | None = None) -> str | None:
+    """The Airflow migration the metadata database is at; None when it has none yet, or other managers' too."""
+    import psycopg
+
+    with psycopg.connect(airflow_conninfo(settings), connect_timeout=10) as conn:
+        tables = {name for (name,) in conn.execute(
+            "select table_name from information_schema.tables"
+            " where table_schema = any(current_schemas(false)) and table_name like 'alembic\\_version%'")}
+        if tables != {"alembic_version"}:  # not migrated yet, or a provider's own migrations (e.g. FAB's)
+            return None
+        row = conn.execute("select version_num from alembic_version").fetchone()
+        return row[0] if row else None
+
+
+def external_db_managers_configured(settings: Settings | None = None) -> bool:
+    """Whether Airflow is configured with external DB managers (`[database] external_db_managers`)."""
+    settings = settings or get_settings()
+    if any(name.startswith("AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS") and value.strip()
+           for name, value in os.environ.items()):
+        return True
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(os.environ.get("AIRFLOW_CONFIG") or settings.airflow_home / "airflow.cfg", encoding="utf-8")
+    return bool(config.get("database", "external_db_managers", fallback="").strip())
+
+
+def metadata_is_current(settings: Settings | None = None) -> bool:
+    """Whether the metadata database is at the installed Airflow's head (so `airflow db migrate` has nothing to do).
+
+    False whenever that cannot be told, the database unreachable included: `airflow db migrate` then runs
+    and reports what is wrong in Airflow's own words.
+    """
+    import psycopg
+
+    head = airflow_head_revision()
+    if head is None or external_db_managers_configured(settings):
+        return False  # a provider's own tables are migrated by `airflow db migrate` too
+    try:
+        return metadata_revision(settings) == head
+    except psycopg.Error:
+        return False
+
+
+def migrate_metadata(settings: Settings | None = None) -> bool:
+    """Create or upgrade Airflow's metadata database (the `airflow` database, never the warehouse).
+
+    Returns False when it was already at the installed Airflow's head: `airflow db migrate` (7-10 s of
+    Airflow's start-up on this machine) is then not run.
+    """
+    if metadata_is_current(settings):
+        return False
     airflow("db", "migrate", settings=settings, capture=True)
+    return True
 
 
 def run_dag(logical_date: date | None = None, settings: Settings | None = None) -> int:

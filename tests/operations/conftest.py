@@ -61,12 +61,15 @@ class Deployment:
             return conn.execute("select run_id, state from dag_run order by id").fetchall()
 
 
-@pytest.fixture
-def deployment(pg_server: dict, warehouse_db: str, tmp_path: Path) -> Iterator[Deployment]:
-    """A fresh Airflow metadata database and data folder around the test warehouse."""
+def _deployment(pg_server: dict, warehouse_db: str, tmp_path: Path, template: str | None) -> Iterator[Deployment]:
+    """An Airflow metadata database (a copy of `template`, or empty) and a data folder around the test warehouse."""
     name = f"saas_opsaf_{os.getpid()}_{tmp_path.name[-12:].replace('-', '_')}"
     with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        if template:
+            conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                          sql.Identifier(template)))
+        else:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     metadata = make_conninfo(pg_server["admin"], dbname=name)
     data = tmp_path / "data"
     settings = dataclasses.replace(pg_server["settings"], database_url=warehouse_db, airflow_database_url=metadata,
@@ -81,3 +84,16 @@ def deployment(pg_server: dict, warehouse_db: str, tmp_path: Path) -> Iterator[D
     yield Deployment(settings, env, warehouse_db, metadata)
     with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def deployment(pg_server: dict, warehouse_db: str, airflow_metadata_template: str,
+               tmp_path: Path) -> Iterator[Deployment]:
+    """A deployment whose Airflow metadata database is already migrated (a copy of the session's template)."""
+    yield from _deployment(pg_server, warehouse_db, tmp_path, airflow_metadata_template)
+
+
+@pytest.fixture
+def first_deployment(pg_server: dict, warehouse_db: str, tmp_path: Path) -> Iterator[Deployment]:
+    """A first install: the Airflow metadata database exists and is empty."""
+    yield from _deployment(pg_server, warehouse_db, tmp_path, None)

@@ -19,12 +19,15 @@ def test_reproduce_the_table_check_on_an_empty_table_returns_null(warehouse_db: 
     assert rows(warehouse_db, fixed) == [(1,)]
 
 
-def test_a_first_run_on_an_empty_landing_folder_succeeds(deployment) -> None:
+def test_a_first_run_on_an_empty_landing_folder_succeeds(first_deployment) -> None:
+    """A first install: Airflow's metadata database is still empty, the warehouse too."""
+    deployment = first_deployment
     result = deployment.cli("run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "run: preparing Airflow's metadata database" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "run: success"
     with psycopg.connect(deployment.warehouse) as conn:
-        assert conn.execute("select status, files_loaded, reason from analytics.pipeline_runs").fetchall() == [
-            ("success", 0, None)]
+        assert conn.execute("select status, files_loaded, lines_read, reason from analytics.pipeline_runs"
+                            ).fetchall() == [("success", 0, 0, None)]
         assert conn.execute("select count(*) from analytics.daily_active_users").fetchone()[0] == 0
     assert set(deployment.try_numbers().values()) == {1}

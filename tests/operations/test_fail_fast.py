@@ -51,8 +51,12 @@ def test_a_failing_data_test_fails_at_once_with_its_reason(deployment) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: data_tests_core: data tests failed"), result.stderr[-2000:]
     assert deployment.try_numbers()["data_tests_core"] == 1
-    assert rows(deployment.warehouse, "select reason from analytics.pipeline_runs")[0][0] == last.removeprefix(
-        "error: ")
+    # the failed run is in the audit, as failed, and nothing after the failed check ran
+    assert rows(deployment.warehouse, "select status, reason from analytics.pipeline_runs") == [
+        ("failed", last.removeprefix("error: "))]
+    stages = dict(rows(deployment.warehouse, "select stage, status from analytics.pipeline_run_stages"))
+    assert stages["data_tests_core"] == "failed" and stages["core"] == "success"
+    assert "refresh_analytics" not in stages
 
 
 def test_a_dropped_connection_is_retried_and_the_run_succeeds(deployment) -> None:

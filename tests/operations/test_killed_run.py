@@ -60,6 +60,7 @@ def test_a_killed_run_stays_running_until_the_next_run_fails_it(deployment, held
     result = deployment.cli("run")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"run: marked stale run {run_id} failed" in result.stdout
+    assert "run: Airflow's metadata database is up to date" in result.stdout  # no second `airflow db migrate`
     runs = deployment.dag_runs()
     assert runs[0] == (run_id, "failed") and runs[1][1] == "success" and len(runs) == 2
     with psycopg.connect(deployment.metadata) as conn:

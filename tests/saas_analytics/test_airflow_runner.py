@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from saas_analytics import airflow_runner
 from saas_analytics.config import DAG_ID, Settings, get_settings
@@ -179,3 +182,82 @@ def test_no_task_needs_a_logical_date(dag) -> None:
         for name in task.template_fields:
             value = str(getattr(task, name, "") or "")
             assert not any(f"{{{{ {key}" in value or f"{{{{{key}" in value for key in needs_date), (task.task_id, name)
+
+
+# --- whether Airflow's metadata database needs `airflow db migrate` ---------------------------------
+
+
+def _migration(folder: Path, name: str, revision: str, down: str) -> None:
+    (folder / f"{name}.py").write_text(f'"""{name}."""\n\nrevision = "{revision}"\ndown_revision = {down}\n'
+                                       "branch_labels = None\n", encoding="utf-8")
+
+
+def test_the_head_revision_is_the_one_no_migration_replaces(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "__init__.py").write_text("", encoding="utf-8")
+    _migration(versions, "0001_base", "4bc4d934e2bc", "None")
+    _migration(versions, "0002_left", "1b2c3d4e5f6g", '"4bc4d934e2bc"')  # Airflow has one id that is not hex
+    _migration(versions, "0003_right", "a1", '"4bc4d934e2bc"')
+    assert airflow_runner.airflow_head_revision(versions) is None  # two heads: not one answer
+    (versions / "0004_merge.py").write_text('revision: str = "m9"\ndown_revision: tuple[str, str] = (\n'
+                                            '    "1b2c3d4e5f6g",\n    "a1",\n)\n', encoding="utf-8")
+    assert airflow_runner.airflow_head_revision(versions) == "m9"
+    _migration(versions, "0005_next", "z7", "'m9'")
+    assert airflow_runner.airflow_head_revision(versions) == "z7"
+    assert airflow_runner.airflow_head_revision(tmp_path / "missing") is None
+
+
+def _metadata_settings(pg_server: dict, name: str, tmp_path: Path) -> Settings:
+    return replace(pg_server["settings"], airflow_database_url=make_conninfo(pg_server["admin"], dbname=name),
+                   data_dir=tmp_path / "data", airflow_home=tmp_path / "data" / "airflow")
+
+
+def test_the_head_is_where_airflow_db_migrate_leaves_the_database(
+        pg_server: dict, airflow_metadata_template: str, tmp_path: Path) -> None:
+    """The oracle is Airflow itself: the session's template was migrated by `airflow db migrate`."""
+    settings = _metadata_settings(pg_server, airflow_metadata_template, tmp_path)
+    with psycopg.connect(airflow_runner.airflow_conninfo(settings)) as conn:
+        migrated_to = conn.execute("select version_num from alembic_version").fetchone()[0]
+    assert airflow_runner.airflow_head_revision() == migrated_to
+    assert airflow_runner.metadata_is_current(settings)
+
+
+def test_migration_is_skipped_only_for_a_database_at_the_head(
+        pg_server: dict, airflow_metadata_template: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"saas_afcheck_{os.getpid()}"
+    settings = _metadata_settings(pg_server, name, tmp_path)
+    with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(
+            sql.Identifier(name), sql.Identifier(airflow_metadata_template)))
+    calls: list[tuple] = []
+    monkeypatch.setattr(airflow_runner, "airflow", lambda *args, **kwargs: calls.append(args))
+    try:
+        assert airflow_runner.migrate_metadata(settings) is False and calls == []
+        with psycopg.connect(airflow_runner.airflow_conninfo(settings), autocommit=True) as conn:
+            conn.execute("update alembic_version set version_num = '405de8318b3a'")  # Airflow 2.7's head
+            assert not airflow_runner.metadata_is_current(settings)
+            assert airflow_runner.migrate_metadata(settings) is True and calls == [("db", "migrate")]
+            conn.execute("update alembic_version set version_num = %s", [airflow_runner.airflow_head_revision()])
+            assert airflow_runner.metadata_is_current(settings)
+            # a provider with migrations of its own (FAB keeps alembic_version_fab): always Airflow's migrate
+            conn.execute("create table alembic_version_fab (version_num varchar(32) primary key)")
+            assert not airflow_runner.metadata_is_current(settings)
+            conn.execute("drop table alembic_version_fab")
+            monkeypatch.setenv("AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS", "some.provider.DBManager")
+            assert not airflow_runner.metadata_is_current(settings)
+            monkeypatch.delenv("AIRFLOW__DATABASE__EXTERNAL_DB_MANAGERS")
+            settings.airflow_home.mkdir(parents=True, exist_ok=True)
+            (settings.airflow_home / "airflow.cfg").write_text(
+                "[database]\nexternal_db_managers = some.provider.DBManager\n", encoding="utf-8")
+            assert not airflow_runner.metadata_is_current(settings)
+            (settings.airflow_home / "airflow.cfg").write_text("[database]\n# external_db_managers =\n")
+            assert airflow_runner.metadata_is_current(settings)
+            conn.execute("drop table alembic_version")  # as an empty database: not migrated yet
+            assert not airflow_runner.metadata_is_current(settings)
+    finally:
+        with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    # a server that cannot be reached: Airflow's own migrate runs and says what is wrong
+    unreachable = replace(settings, airflow_database_url="host=127.0.0.1 port=1 dbname=airflow")
+    assert not airflow_runner.metadata_is_current(unreachable)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,23 +54,26 @@ def contents(conninfo: str, table: str) -> list[str]:
         return sorted(row[0] for row in conn.execute(query))
 
 
-def rebuilt_from_scratch(conninfo: str, table: str) -> list[str]:
-    """The aggregate emptied, marked for a full build and rebuilt by a core run with nothing new."""
+def rebuilt_from_scratch(conninfo: str, tables: Sequence[str]) -> dict[str, list[str]]:
+    """The aggregates emptied, marked for a full build and rebuilt by one core run with nothing new."""
     with psycopg.connect(conninfo) as conn:
-        conn.execute(sql.SQL("delete from {}").format(sql.Identifier("core", table)))
-        conn.execute("insert into core.aggregate_backfills (aggregate) values (%s)", [table])
+        for table in tables:
+            conn.execute(sql.SQL("delete from {}").format(sql.Identifier("core", table)))
+            conn.execute("insert into core.aggregate_backfills (aggregate) values (%s)", [table])
     transform.run_layer(conninfo, "core")
     with psycopg.connect(conninfo) as conn:
         assert conn.execute("select count(*) from core.aggregate_backfills").fetchone()[0] == 0
-    return contents(conninfo, table)
+    return {table: contents(conninfo, table) for table in tables}
 
 
-def assert_aggregates_equal_full_builds(conninfo: str) -> None:
+def assert_equal_full_builds(conninfo: str, tables: Sequence[str] = AGGREGATES) -> None:
     """Each aggregate, as the runs left it, equals its from-scratch build (and is not empty)."""
-    for table in AGGREGATES:
-        kept = contents(conninfo, table)
-        assert kept, f"core.{table} is empty"
-        assert kept == rebuilt_from_scratch(conninfo, table), f"core.{table} differs from its full build"
+    kept = {table: contents(conninfo, table) for table in tables}
+    empty = [table for table, rows in kept.items() if not rows]
+    assert not empty, f"empty: {empty}"
+    rebuilt = rebuilt_from_scratch(conninfo, tables)
+    differ = [table for table in tables if kept[table] != rebuilt[table]]
+    assert not differ, f"differ from their full build: {differ}"
 
 
 def same_value(got: object, want: object, tolerance: float) -> bool:
@@ -125,7 +129,7 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
         run_pipeline(warehouse_db, landing_dir, run_id=f"day{i}")
     assert_matches_reference(warehouse_db, landing_dir)
     assert_month_views_match_references(warehouse_db, landing_dir)
-    assert_aggregates_equal_full_builds(warehouse_db)
+    assert_equal_full_builds(warehouse_db)
 
     before = {table: contents(warehouse_db, table) for table in AGGREGATES}
     run_pipeline(warehouse_db, landing_dir, run_id="nothing-new")
@@ -140,7 +144,7 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
     transform.refresh_analytics(warehouse_db)
     assert_matches_reference(warehouse_db, landing_dir)  # the independent pandas oracle, on the corrected files
     assert_month_views_match_references(warehouse_db, landing_dir)
-    assert_aggregates_equal_full_builds(warehouse_db)
+    assert_equal_full_builds(warehouse_db)
 
     # forgetting the latest day's file shortens the day range
     last = days[-1]
@@ -149,7 +153,7 @@ def test_daily_runs_and_a_correction_keep_every_aggregate_equal_to_a_full_build(
     transform.refresh_analytics(warehouse_db)
     assert_matches_reference(warehouse_db, landing_dir)
     assert_month_views_match_references(warehouse_db, landing_dir)
-    assert_aggregates_equal_full_builds(warehouse_db)
+    assert_equal_full_builds(warehouse_db)
 
 
 def test_upgrading_a_warehouse_with_history_builds_the_aggregates_on_the_next_run(
@@ -174,7 +178,7 @@ def test_upgrading_a_warehouse_with_history_builds_the_aggregates_on_the_next_ru
         assert conn.execute("select count(*) from core.aggregate_backfills").fetchone()[0] > 0
     run_pipeline(warehouse_db, simulated_landing, run_id="after-upgrade")
     assert_matches_reference(warehouse_db, simulated_landing)
-    assert_aggregates_equal_full_builds(warehouse_db)
+    assert_equal_full_builds(warehouse_db)
 
 
 def _write_lines(path: Path, lines: list[dict]) -> None:
@@ -245,8 +249,7 @@ def test_a_run_recounts_only_the_person_features_and_funnel_entrants_its_changes
     assert _pricing_funnel(warehouse_db) == {("u5", 1, "08-01 09:00"), ("u4", 1, "08-02 10:00"),
                                              ("u4", 2, "08-02 11:00")}
     assert_matches_reference(warehouse_db, landing_dir)
-    for table in ("agg_feature_users", "agg_funnel_user_steps"):
-        assert contents(warehouse_db, table) == rebuilt_from_scratch(warehouse_db, table), table
+    assert_equal_full_builds(warehouse_db, ("agg_feature_users", "agg_funnel_user_steps"))
 
 
 def _lifecycle_days(conninfo: str) -> dict[str, tuple[int, int, int, int]]:
@@ -285,4 +288,4 @@ def test_lifecycle_counts_change_by_the_classes_of_the_person_days_a_run_adds_or
                                              "01-04": (0, 1, 0, 0), "01-05": (0, 0, 0, 1), "01-06": (1, 0, 0, 0),
                                              "01-07": (0, 0, 0, 1)}
     assert_matches_reference(warehouse_db, landing_dir)
-    assert contents(warehouse_db, "agg_user_lifecycle") == rebuilt_from_scratch(warehouse_db, "agg_user_lifecycle")
+    assert_equal_full_builds(warehouse_db, ("agg_user_lifecycle",))
