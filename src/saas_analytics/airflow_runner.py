@@ -252,7 +252,7 @@ def metadata_is_current(settings: Settings | None = None) -> bool:
 
     head = airflow_head_revision()
     if head is None or external_db_managers_configured(settings):
-        return False  # a provider's own tables are migrated by `airflow db migrate` too
+        return False  # no single head to compare with, or a provider's tables that only Airflow's migrate makes
     try:
         return metadata_revision(settings) == head
     except psycopg.Error:
