@@ -259,15 +259,24 @@ def metadata_is_current(settings: Settings | None = None) -> bool:
         return False
 
 
-def migrate_metadata(settings: Settings | None = None) -> bool:
+class MetadataMigrationError(RuntimeError):
+    """`airflow db migrate` failed; the message ends with its last line of output."""
+
+
+def migrate_metadata(settings: Settings | None = None, announce: Callable[[], None] | None = None) -> bool:
     """Create or upgrade Airflow's metadata database (the `airflow` database, never the warehouse).
 
-    Returns False when it was already at the installed Airflow's head: `airflow db migrate` (7-10 s of
-    Airflow's start-up on this machine) is then not run.
+    Returns False, and runs nothing, when it was already at the installed Airflow's head; otherwise calls
+    `announce` and runs `airflow db migrate` (7-10 s of Airflow's start-up on this machine).
     """
     if metadata_is_current(settings):
         return False
-    airflow("db", "migrate", settings=settings, capture=True)
+    if announce:
+        announce()
+    result = airflow("db", "migrate", settings=settings, check=False, capture=True)
+    if result.returncode != 0:
+        output = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
+        raise MetadataMigrationError(f"airflow db migrate failed: {output[-1]}")
     return True
 
 

@@ -357,13 +357,10 @@ def start(settings: Settings | None = None, timeout: float = START_TIMEOUT,
             if "api-server" in missing and _port_in_use(settings.airflow_host, settings.airflow_port):
                 raise AirflowServiceError(f"port {settings.airflow_port} is already in use by another program; "
                                           "set AIRFLOW_PORT to a free port")
-            if not airflow_runner.metadata_is_current(settings):
-                say("migrating the metadata database …")
-                result = subprocess.run([airflow_runner.airflow_bin(), "db", "migrate"], env=env, text=True,
-                                        capture_output=True, cwd=settings.airflow_home)
-                if result.returncode != 0:
-                    output = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
-                    raise AirflowServiceError(f"airflow db migrate failed: {output[-1]}")
+            try:
+                airflow_runner.migrate_metadata(settings, announce=lambda: say("migrating the metadata database …"))
+            except airflow_runner.MetadataMigrationError as exc:
+                raise AirflowServiceError(str(exc)) from exc
             try:  # a run killed with its runner would otherwise block the schedule (max_active_runs=1)
                 for run in airflow_runner.fail_stale_runs(settings):
                     say(f"marked stale run {run.run_id} failed ({run.why})")

@@ -165,11 +165,9 @@ def run(run_date, start, end, show_airflow_log: bool, full_checks: bool) -> None
         dates = [start.date() + timedelta(days=i) for i in range(days + 1)]
     settings = get_settings()
     wh.start(settings)
-    if airflow_runner.metadata_is_current(settings):
+    if not airflow_runner.migrate_metadata(
+            settings, announce=lambda: click.echo("run: preparing Airflow's metadata database …")):
         click.echo("run: Airflow's metadata database is up to date")
-    else:
-        click.echo("run: preparing Airflow's metadata database …")
-        airflow_runner.migrate_metadata(settings)
     for run in airflow_runner.fail_stale_runs(settings):
         click.echo(f"run: marked stale run {run.run_id} failed ({run.why})")
     warnings = []

@@ -231,7 +231,8 @@ def test_migration_is_skipped_only_for_a_database_at_the_head(
         conn.execute(sql.SQL("create database {} template {}").format(
             sql.Identifier(name), sql.Identifier(airflow_metadata_template)))
     calls: list[tuple] = []
-    monkeypatch.setattr(airflow_runner, "airflow", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(airflow_runner, "airflow",
+                        lambda *args, **kwargs: calls.append(args) or subprocess.CompletedProcess(args, 0, "", ""))
     try:
         assert airflow_runner.migrate_metadata(settings) is False and calls == []
         with psycopg.connect(airflow_runner.airflow_conninfo(settings), autocommit=True) as conn:
@@ -255,6 +256,12 @@ def test_migration_is_skipped_only_for_a_database_at_the_head(
             assert airflow_runner.metadata_is_current(settings)
             conn.execute("drop table alembic_version")  # as an empty database: not migrated yet
             assert not airflow_runner.metadata_is_current(settings)
+            # a migration that fails says so in one line, ending with Airflow's own last line
+            monkeypatch.setattr(airflow_runner, "airflow", lambda *args, **kwargs: subprocess.CompletedProcess(
+                args, 1, "", "Traceback …\nsqlalchemy.exc.OperationalError: permission denied for schema public\n"))
+            with pytest.raises(airflow_runner.MetadataMigrationError,
+                               match="^airflow db migrate failed: sqlalchemy.exc.OperationalError: permission denied"):
+                airflow_runner.migrate_metadata(settings)
     finally:
         with psycopg.connect(pg_server["admin"], autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
