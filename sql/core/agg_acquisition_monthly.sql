@@ -120,7 +120,8 @@ activated as (
     where progress.funnel = 'activation'
 ),
 
--- paid = a subscription event leaving MRR > 0 within 30 days after the signup
+-- paid = a subscription event leaving MRR > 0 within 30 days (720 hours: elapsed time, whatever the session
+-- time zone's daylight saving) after the signup
 converted as (
     select distinct signups.user_id
     from signups
@@ -128,7 +129,7 @@ converted as (
         on
             signups.user_id = subscriptions.user_id
             and signups.signup_at <= subscriptions.event_at
-            and subscriptions.event_at <= signups.signup_at + interval '30 days'
+            and subscriptions.event_at <= signups.signup_at + interval '720 hours'
     where subscriptions.mrr_cents > 0
 ),
 

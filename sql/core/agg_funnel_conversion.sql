@@ -66,7 +66,9 @@ through_moved as (
     inner join windows on conversion.funnel = windows.funnel
     where
         conversion.data_through is distinct from through.data_through
-        and conversion.cohort_month + interval '1 month' + make_interval(days => windows.window_days)
+        -- the month's last window ends at the UTC end of the month + window_days × 24 hours
+        and (conversion.cohort_month + interval '1 month')::timestamp at time zone 'UTC'
+        + make_interval(hours => 24 * windows.window_days)
         > least(conversion.data_through, through.data_through)
 ),
 

@@ -214,20 +214,21 @@ redefined_entries as (
     group by steps.funnel, events.user_id
 ),
 
--- a person enters at t1, their earliest event matching step 1
+-- a person enters at t1, their earliest event matching step 1; the window is window_days × 24 hours of
+-- elapsed time (in hours: a `days` interval would follow the session time zone's calendar across a DST change)
 entries as (
     select
         funnel,
         user_id,
         entered_at,
-        entered_at + make_interval(days => window_days) as window_ends_at
+        entered_at + make_interval(hours => 24 * window_days) as window_ends_at
     from touched_entries
     union all
     select
         funnel,
         user_id,
         entered_at,
-        entered_at + make_interval(days => window_days) as window_ends_at
+        entered_at + make_interval(hours => 24 * window_days) as window_ends_at
     from redefined_entries
 ),
 
