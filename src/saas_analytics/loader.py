@@ -37,7 +37,11 @@ COPY_SQL = (
     "copy raw.events (file_id, line_no, payload) from stdin "
     "with (format csv, delimiter e'\\x02', quote e'\\x01'{on_error})"
 )
-SKIPPED_ROW = re.compile(r"skipping row due to data type incompatibility at line (\d+)")
+# What the server raises, outside COPY's ON_ERROR, for a line it cannot take at all (a document nested deeper
+# than its stack allows, a byte its encoding refuses): the file is then copied again in savepoints, halving
+# each refused block until the line at fault is found and rejected.
+REFUSED_LINE_ERRORS = (psycopg.errors.DataError, psycopg.errors.ProgramLimitExceeded,  # SQLSTATE 22, 54
+                       psycopg.errors.StatementTooComplex)  # 54001: psycopg files it under OperationalError
 LOADER_LOCK = 4_242_001
 
 
@@ -173,12 +177,14 @@ def json_reason(line: bytes) -> str:
         json.loads(text, parse_constant=_no_constants)
     except ValueError as exc:
         return f"invalid JSON: {exc}"
+    except RecursionError:
+        return "invalid JSON: nested too deeply (PostgreSQL jsonb cannot take it)"
     return "rejected by PostgreSQL jsonb input (e.g. a lone surrogate escape such as \\ud800)"
 
 
 def _screen(line: bytes) -> bool:
-    """True when a line can go to COPY as is (UTF-8, no raw COPY control bytes)."""
-    if DELIM in line or QUOTE in line:
+    """True when a line can go to COPY as is (UTF-8, no raw COPY control bytes, no raw NUL byte)."""
+    if DELIM in line or QUOTE in line or b"\x00" in line:
         return False
     try:
         line.decode("utf-8")
@@ -195,6 +201,7 @@ class _Copied:
     sent: array = field(default_factory=lambda: array("i"))  # landing line number of each COPY row
     held: dict[int, bytes] = field(default_factory=dict)  # lines never sent (not UTF-8, control bytes)
     suspects: dict[int, bytes] = field(default_factory=dict)  # sent lines not shaped like {…}
+    copied: int = 0  # rows the server stored (sent − skipped by ON_ERROR)
 
 
 def _well_shaped(block: bytes, n: int) -> bool:
@@ -203,44 +210,87 @@ def _well_shaped(block: bytes, n: int) -> bool:
             and block.count(b"\n{") == n - 1 and block.count(b"}\n") == n - 1)
 
 
-def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool) -> _Copied:
-    """COPY a file's lines into raw.events, keeping aside what may need a rejection reason later."""
+def _frame_block(lines: list[bytes], first: int, prefix: bytes, strict_json: bool, out: _Copied
+                 ) -> tuple[list[bytes], range | list[int]]:
+    """A block's COPY rows and their landing line numbers; lines that cannot be sent are kept in `out.held`."""
+    numbers = range(first, first + len(lines))
+    block = b"\n".join(lines)
+    clean = DELIM not in block and QUOTE not in block and b"\x00" not in block
+    if clean:
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            clean = False
+    if clean and not strict_json and all(lines) and _well_shaped(block, len(lines)):
+        out.lines_read += len(lines)
+        return [prefix + b"%d" % n + DELIM + line for n, line in zip(numbers, lines, strict=True)], numbers
+    rows, sent = [], []
+    for n, line in zip(numbers, lines, strict=True):
+        if not line.strip():
+            continue  # a blank line is skipped and not counted
+        out.lines_read += 1
+        if _screen(line) and (not strict_json or _is_json(line)):
+            rows.append(prefix + b"%d" % n + DELIM + line)
+            sent.append(n)
+            if not (line[:1] == b"{" and line.rstrip()[-1:] == b"}"):
+                out.suspects[n] = line
+        else:
+            out.held[n] = line
+    return rows, sent
+
+
+def _frames(path: Path, prefix: bytes, strict_json: bool, out: _Copied
+            ) -> Iterator[tuple[list[bytes], range | list[int]]]:
+    """The file's COPY rows, block by block (every line numbered, blank ones too)."""
+    line_no = 0
+    for lines in iter_line_blocks(path):
+        yield _frame_block(lines, line_no + 1, prefix, strict_json, out)
+        line_no += len(lines)
+
+
+def _copy_file(cur: psycopg.Cursor, path: Path, file_id: int, strict_json: bool, careful: bool = False) -> _Copied:
+    """COPY a file's lines into raw.events, keeping aside what may need a rejection reason later.
+
+    `careful`: one COPY per block in a savepoint, so that a line the server refuses outright is found and
+    rejected instead of failing the file (see REFUSED_LINE_ERRORS); else one COPY for the whole file.
+    """
     out = _Copied()
     prefix = b"%d" % file_id + DELIM
-    on_error = ", on_error ignore, log_verbosity verbose" if not strict_json else ""
+    on_error = ", on_error ignore" if not strict_json else ""
+    if careful:
+        for rows, numbers in _frames(path, prefix, strict_json, out):
+            _copy_halving(cur, COPY_SQL.format(on_error=on_error), rows, numbers, out)
+        return out
     # A writer thread sends the data while this thread gunzips and frames the next block.
     with cur.copy(COPY_SQL.format(on_error=on_error), writer=QueuedLibpqWriter(cur)) as copy:
-        line_no = 0
-        for lines in iter_line_blocks(path):
-            numbers = range(line_no + 1, line_no + len(lines) + 1)
-            line_no += len(lines)
-            block = b"\n".join(lines)
-            clean = DELIM not in block and QUOTE not in block
-            if clean:
-                try:
-                    block.decode("utf-8")
-                except UnicodeDecodeError:
-                    clean = False
-            if clean and not strict_json and all(lines) and _well_shaped(block, len(lines)):
-                rows = [prefix + b"%d" % n + DELIM + line for n, line in zip(numbers, lines, strict=True)]
-                out.sent.extend(numbers)
-                out.lines_read += len(lines)
-            else:
-                rows = []
-                for n, line in zip(numbers, lines, strict=True):
-                    if not line.strip():
-                        continue  # a blank line is skipped and not counted
-                    out.lines_read += 1
-                    if _screen(line) and (not strict_json or _is_json(line)):
-                        rows.append(prefix + b"%d" % n + DELIM + line)
-                        out.sent.append(n)
-                        if not (line[:1] == b"{" and line.rstrip()[-1:] == b"}"):
-                            out.suspects[n] = line
-                    else:
-                        out.held[n] = line
+        for rows, numbers in _frames(path, prefix, strict_json, out):
             if rows:
                 copy.write(b"\n".join(rows) + b"\n")
+                out.sent.extend(numbers)
+    out.copied = cur.rowcount if cur.rowcount >= 0 else len(out.sent)
     return out
+
+
+def _copy_halving(cur: psycopg.Cursor, statement: str, rows: list[bytes], numbers: range | list[int],
+                  out: _Copied) -> None:
+    """COPY rows in a savepoint; when the server refuses them outright, halve until the refused line is held."""
+    if not rows:
+        return
+    try:
+        with cur.connection.transaction():
+            with cur.copy(statement) as copy:
+                copy.write(b"\n".join(rows) + b"\n")
+            copied = cur.rowcount if cur.rowcount >= 0 else len(rows)
+    except REFUSED_LINE_ERRORS:
+        if len(rows) == 1:
+            out.held[numbers[0]] = rows[0].split(DELIM, 2)[2]
+            return
+        half = len(rows) // 2
+        _copy_halving(cur, statement, rows[:half], numbers[:half], out)
+        _copy_halving(cur, statement, rows[half:], numbers[half:], out)
+        return
+    out.sent.extend(numbers)
+    out.copied += copied
 
 
 def _is_json(line: bytes) -> bool:
@@ -256,13 +306,12 @@ def _is_json(line: bytes) -> bool:
     return True
 
 
-def _skipped_lines(
-    cur: psycopg.Cursor, file_id: int, sent: array, notices: list[str], copied: int
-) -> list[int]:
-    """Landing line numbers that COPY skipped as invalid jsonb, from its notices (or by difference)."""
-    skipped = [sent[int(m.group(1)) - 1] for n in notices if (m := SKIPPED_ROW.search(n))]
-    if len(skipped) == len(sent) - copied:
-        return skipped
+def _skipped_lines(cur: psycopg.Cursor, file_id: int, sent: array) -> list[int]:
+    """Landing line numbers that COPY skipped as invalid jsonb: those sent and not stored.
+
+    (Not from COPY's per-row notices, `log_verbosity verbose`: a file with hundreds of such lines made the
+    server block on sending them while the client was still sending data.)
+    """
     loaded = {r[0] for r in cur.execute("select line_no from raw.events where file_id = %s", [file_id])}
     return [n for n in sent if n not in loaded]
 
@@ -285,46 +334,51 @@ def load_file(
     """Load one file in one transaction: registry row, COPY, rejected lines, counts — all or nothing.
 
     `name` is the file's identity in the registry: its path relative to LANDING_DIR (default: its name).
+    A file holding a line the server refuses outright (REFUSED_LINE_ERRORS) is loaded again, block by block.
     """
     name = name or path.name
-    started = time.perf_counter()
-    notices: list[str] = []
-    handler = lambda diag: notices.append(diag.message_primary or "")  # noqa: E731
-    conn.add_notice_handler(handler)
-    strict_json = conn.info.server_version < 170000
     try:
-        with conn.transaction(), conn.cursor() as cur:
-            stat = path.stat()
-            file_id = cur.execute(
-                "insert into raw.load_files (file_name, sha256, size_bytes, file_mtime_ns, batch_id, lines_read,"
-                " lines_loaded, lines_rejected, load_seconds) values (%s, %s, %s, %s, %s, 0, 0, 0, 0)"
-                " returning file_id",
-                [name, sha256, stat.st_size, stat.st_mtime_ns, batch_id],
-            ).fetchone()[0]
-            result = _copy_file(cur, path, file_id, strict_json)
-            lines_read, held = result.lines_read, result.held
-            copied = cur.rowcount if cur.rowcount >= 0 else len(result.sent)
-            if copied < len(result.sent):
-                skipped = _skipped_lines(cur, file_id, result.sent, notices, copied)
-                held.update((n, result.suspects[n]) for n in skipped if n in result.suspects)
-                missing = {n for n in skipped if n not in result.suspects}
-                if missing:  # valid-looking lines PostgreSQL still refused: read them again
-                    held.update(_reread(path, missing))
-            rejected = [(file_id, n, line.decode("utf-8", "replace").replace("\x00", ""), json_reason(line))
-                        for n, line in sorted(held.items())]
-            if rejected:
-                cur.executemany(
-                    "insert into raw.rejected_lines (file_id, line_no, raw_line, reason)"
-                    " values (%s, %s, %s, %s)", rejected,
-                )
-            seconds = time.perf_counter() - started
-            cur.execute(
-                "update raw.load_files set lines_read = %s, lines_loaded = %s, lines_rejected = %s,"
-                " load_seconds = %s where file_id = %s",
-                [lines_read, lines_read - len(rejected), len(rejected), round(seconds, 3), file_id],
+        return _load_file(conn, path, sha256, batch_id, name, careful=False)
+    except REFUSED_LINE_ERRORS as exc:
+        log.warning("%s: PostgreSQL refused a line outright (%s); loading the file again block by block to find "
+                    "and reject it", name, str(exc).splitlines()[0])
+        return _load_file(conn, path, sha256, batch_id, name, careful=True)
+
+
+def _load_file(conn: psycopg.Connection, path: Path, sha256: str, batch_id: int, name: str, careful: bool
+               ) -> FileResult:
+    """One attempt of `load_file` (see `_copy_file` for `careful`)."""
+    started = time.perf_counter()
+    strict_json = conn.info.server_version < 170000
+    with conn.transaction(), conn.cursor() as cur:
+        stat = path.stat()
+        file_id = cur.execute(
+            "insert into raw.load_files (file_name, sha256, size_bytes, file_mtime_ns, batch_id, lines_read,"
+            " lines_loaded, lines_rejected, load_seconds) values (%s, %s, %s, %s, %s, 0, 0, 0, 0)"
+            " returning file_id",
+            [name, sha256, stat.st_size, stat.st_mtime_ns, batch_id],
+        ).fetchone()[0]
+        result = _copy_file(cur, path, file_id, strict_json, careful)
+        lines_read, held = result.lines_read, result.held
+        if result.copied < len(result.sent):
+            skipped = _skipped_lines(cur, file_id, result.sent)
+            held.update((n, result.suspects[n]) for n in skipped if n in result.suspects)
+            missing = {n for n in skipped if n not in result.suspects}
+            if missing:  # valid-looking lines PostgreSQL still refused: read them again
+                held.update(_reread(path, missing))
+        rejected = [(file_id, n, line.decode("utf-8", "replace").replace("\x00", ""), json_reason(line))
+                    for n, line in sorted(held.items())]
+        if rejected:
+            cur.executemany(
+                "insert into raw.rejected_lines (file_id, line_no, raw_line, reason)"
+                " values (%s, %s, %s, %s)", rejected,
             )
-    finally:
-        conn.remove_notice_handler(handler)
+        seconds = time.perf_counter() - started
+        cur.execute(
+            "update raw.load_files set lines_read = %s, lines_loaded = %s, lines_rejected = %s,"
+            " load_seconds = %s where file_id = %s",
+            [lines_read, lines_read - len(rejected), len(rejected), round(seconds, 3), file_id],
+        )
     return FileResult(name, "loaded", lines_read, lines_read - len(rejected), len(rejected), seconds)
 
 

@@ -260,3 +260,67 @@ def test_a_quarantined_file_restored_with_its_old_mtime_is_resolved(warehouse_db
     assert [f.status for f in report.files] == ["skipped"]
     assert scalar(warehouse_db, "select resolution from raw.quarantined_files") == "restored"
     assert scalar(warehouse_db, "select count(*) from raw.events") == 1
+
+
+def _loaded_and_rejected(conninfo: str) -> tuple[list[int], dict[int, str]]:
+    """The line numbers stored in raw.events, and the rejected lines' reasons by line number."""
+    with psycopg.connect(conninfo) as conn:
+        loaded = [r[0] for r in conn.execute("select line_no from raw.events order by line_no")]
+        rejected = dict(conn.execute("select line_no, reason from raw.rejected_lines").fetchall())
+    return loaded, rejected
+
+
+def test_a_raw_nul_byte_rejects_its_line_not_the_file(warehouse_db, landing_dir):
+    # a NUL byte, not the \u0000 escape: JSON forbids raw control characters in strings
+    lines = [json.dumps(event(i)).encode() for i in range(5)]
+    lines[2] = json.dumps(event(2, properties={"note": "aXb"})).encode().replace(b"X", b"\x00")
+    write_lines(landing_dir / "a.jsonl.gz", lines)
+    write_lines(landing_dir / "b.jsonl.gz", [json.dumps(event(9)).encode()])
+
+    report = loader.load_landing(warehouse_db, landing_dir)
+
+    assert [(f.file_name, f.status, f.lines_loaded, f.lines_rejected) for f in report.files] == [
+        ("a.jsonl.gz", "loaded", 4, 1), ("b.jsonl.gz", "loaded", 1, 0)]
+    with psycopg.connect(warehouse_db) as conn:
+        rows = conn.execute("select line_no, reason, raw_line from raw.rejected_lines").fetchall()
+    assert len(rows) == 1 and rows[0][0] == 3 and rows[0][1].startswith("invalid JSON: Invalid control character")
+    assert "\x00" not in rows[0][2] and '"note": "ab"' in rows[0][2]
+
+
+def test_a_line_nested_deeper_than_jsonb_allows_is_rejected_and_the_rest_loads(warehouse_db, landing_dir):
+    deep = 20_000  # PostgreSQL's jsonb input runs out of stack (max_stack_depth 2MB) near 17,000 levels
+    valid_but_deep = (b'{"message_id": "deep", "type": "track", "event": "x", "user_id": "u",'
+                      b' "timestamp": "2026-06-01T10:00:00Z", "properties": {"p": ' + b"[" * deep + b"]" * deep + b"}}")
+    broken_and_deep = b'{"message_id": "b", "type": "track", "properties": ' + b"[" * 1000  # no closing
+    lines = [json.dumps(event(i)).encode() for i in range(6)]
+    lines[1], lines[4] = valid_but_deep, broken_and_deep
+    write_lines(landing_dir / "a.jsonl.gz", lines)
+
+    report = loader.load_landing(warehouse_db, landing_dir)
+
+    assert [(f.status, f.lines_read, f.lines_loaded, f.lines_rejected) for f in report.files] == [
+        ("loaded", 6, 4, 2)]
+    loaded, rejected = _loaded_and_rejected(warehouse_db)
+    assert loaded == [1, 3, 4, 6]
+    assert sorted(rejected) == [2, 5]
+    assert all(reason.startswith("invalid JSON") for reason in rejected.values())
+    assert "nested too deeply" in rejected[2]
+
+
+@pytest.mark.timeout(300)
+def test_hundreds_of_lines_jsonb_refuses_do_not_stall_the_load(warehouse_db, landing_dir):
+    # shaped like {…} (so they go to COPY) but NaN is not JSON: COPY skips each; the loader used to ask for a
+    # notice per skipped row and stalled once the server's notices filled the socket
+    lines = []
+    for i in range(800):
+        lines.append(json.dumps(event(i)).encode())
+        lines.append(b'{"message_id": "bad%d", "properties": {"text": "%s", "score": NaN}}' % (i, b"x" * 1000))
+    write_lines(landing_dir / "a.jsonl.gz", lines)
+
+    report = loader.load_landing(warehouse_db, landing_dir)
+
+    assert [(f.lines_read, f.lines_loaded, f.lines_rejected) for f in report.files] == [(1600, 800, 800)]
+    loaded, rejected = _loaded_and_rejected(warehouse_db)
+    assert loaded == list(range(1, 1601, 2))
+    assert sorted(rejected) == list(range(2, 1601, 2))
+    assert all("NaN is not a JSON value" in reason for reason in rejected.values())
