@@ -45,7 +45,13 @@ missing as (
         case
             when built.last_built is not null and activity_bounds.last_day > built.last_built
                 then built.last_built + 1
-        end as appended_from
+        end as appended_from,
+        -- activity now starting before the first day built: every day up to that one is new, even the days
+        -- more than 29 days after the earliest change (quiet days between late activity and the old first day)
+        case
+            when built.first_built is not null and activity_bounds.first_day < built.first_built
+                then built.first_built - 1
+        end as prepended_to
     from activity_bounds
     cross join built
 ),
@@ -57,7 +63,9 @@ final as (
         greatest(
             least(changed.changed_from, missing.missing_from, missing.appended_from), activity_bounds.first_day
         ) as rebuild_from,
-        least(greatest(changed.changed_to, missing.missing_to), activity_bounds.last_day) as rebuild_to
+        least(
+            greatest(changed.changed_to, missing.missing_to, missing.prepended_to), activity_bounds.last_day
+        ) as rebuild_to
     from activity_bounds
     cross join changed
     cross join missing

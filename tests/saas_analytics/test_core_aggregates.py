@@ -289,3 +289,33 @@ def test_lifecycle_counts_change_by_the_classes_of_the_person_days_a_run_adds_or
                                              "01-07": (0, 0, 0, 1)}
     assert_matches_reference(warehouse_db, landing_dir)
     assert_equal_full_builds(warehouse_db, ("agg_user_lifecycle",))
+
+
+@pytest.mark.parametrize("late", ["event", "identify"])
+def test_activity_arriving_weeks_before_the_first_day_fills_every_day_up_to_it(
+        warehouse_db: str, landing_dir: Path, late: str) -> None:
+    """Late activity 36 days before the first day built: the quiet days between them are rows too."""
+    ping = {"event": "ping"}
+    _write_lines(landing_dir / "d1.jsonl", [
+        _call("track", "s2", "2024-02-10T10:00:00Z", user="pat", **ping),
+        *([_call("track", "s1", "2024-01-05T10:00:00Z", anon="dv", **ping)] if late == "identify" else []),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r1")
+    _write_lines(landing_dir / "d2.jsonl", [
+        _call("track", "s1", "2024-01-05T10:00:00Z", user="pat", **ping) if late == "event"
+        # dv's ping of 01-05 becomes pat's: pat is active on 01-05 too
+        else _call("identify", "s3", "2024-03-20T10:00:00Z", user="pat", anon="dv"),
+    ])
+    run_pipeline(warehouse_db, landing_dir, run_id="r2")
+    run_pipeline(warehouse_db, landing_dir, run_id="r3")  # nothing new
+    with psycopg.connect(warehouse_db) as conn:
+        got = {f"{d:%m-%d}": (dau, wau, mau) for d, dau, wau, mau in conn.execute(
+            "select activity_date, dau, wau, mau from analytics.daily_active_users")}
+    # by hand: pat active on 01-05 and 02-10; WAU 1 for 01-05 .. 01-11, MAU 1 for 01-05 .. 02-03 (29 days on)
+    days = pd.date_range("2024-01-05", "2024-02-10")
+    want = {f"{d:%m-%d}": (int(d.strftime("%m-%d") in ("01-05", "02-10")),
+                           int(d <= pd.Timestamp("2024-01-11") or d == days[-1]),
+                           int(d <= pd.Timestamp("2024-02-03") or d == days[-1])) for d in days}
+    assert got == want
+    assert_equal_full_builds(warehouse_db, ("agg_daily_active_users", "agg_user_lifecycle", "agg_daily_sessions",
+                                            "agg_platform_daily_activity"))
