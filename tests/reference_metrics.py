@@ -31,6 +31,8 @@ TIMESTAMP_RE = re.compile(
 EVENT_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 ACTIVITY_TYPES = frozenset({"track", "page", "screen"})
 SUBSCRIPTION_EVENTS = frozenset({"subscription_started", "subscription_changed", "subscription_cancelled"})
+MAX_KEY_BYTES = 1000  # an id or key the warehouse indexes: at most this many bytes of UTF-8
+MRR_CENTS_RE = re.compile(r"\d{1,15}", re.ASCII)  # an integer of at most 15 digits, as numeric prints it
 LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json")
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -98,6 +100,8 @@ def _reject_constant(name: str) -> Any:
 
 
 JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# numbers as written (Decimal keeps 1e2 apart from 100.0), for a member read as text
+EXACT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=Decimal)
 
 
 def _is_nonempty_str(value: Any) -> bool:
@@ -133,6 +137,70 @@ def _id(obj: dict[str, Any], snake: str, camel: str) -> str | None:
     """An id field when it is a non-empty string, else None."""
     value = _field(obj, snake, camel)
     return value if _is_nonempty_str(value) else None
+
+
+def _number_text(value: int | Decimal) -> str:
+    """A JSON number as PostgreSQL's numeric prints it: exponent expanded, scale kept, no negative zero."""
+    if isinstance(value, int):
+        return str(value)
+    return format(abs(value) if value == 0 else value, "f")
+
+
+def _as_text(value: Any) -> str | None:
+    """A JSON member read as text, as jsonb's `->>` gives it (None for null); numbers must come from EXACT_DECODER."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return _number_text(value)
+    if isinstance(value, list):
+        return "[" + ", ".join("null" if item is None else _as_json(item) for item in value) + "]"
+    # jsonb keeps one member per key (the last) and orders keys by length in bytes, then bytewise
+    keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+    return "{" + ", ".join(f"{_as_json(key)}: {_as_json(value[key])}" for key in keys) + "}"
+
+
+def _as_json(value: Any) -> str:
+    """A JSON value as jsonb prints it inside an array or object."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return "null" if value is None else str(_as_text(value))
+
+
+def _too_long(value: Any) -> bool:
+    """True when a member, as text, is longer than MAX_KEY_BYTES in UTF-8."""
+    text = _as_text(value)
+    return text is not None and len(text.encode()) > MAX_KEY_BYTES
+
+
+def _indexed_keys(obj: dict[str, Any], event_type: str, event: str | None) -> list[Any]:
+    """The members of a valid line that the warehouse stores in an index (as sent, before reading them as text)."""
+    properties = obj.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    context = obj.get("context")
+    context = context if isinstance(context, dict) else {}
+    keys = [
+        _id(obj, "message_id", "messageId"),
+        _id(obj, "user_id", "userId"),
+        _id(obj, "anonymous_id", "anonymousId"),
+        properties.get("document_id"),
+        context.get("platform"),
+    ]
+    if event_type == "alias":
+        keys.append(_id(obj, "previous_id", "previousId"))
+    if event_type == "group":
+        keys.append(_id(obj, "group_id", "groupId"))
+    if event == "feature_used":
+        keys.append(properties.get("feature"))
+    if event in SUBSCRIPTION_EVENTS:
+        keys.append(properties.get("plan"))
+    if event == "signed_up":
+        campaign = context.get("campaign")
+        keys += [properties.get("channel"), campaign.get("source") if isinstance(campaign, dict) else None]
+    return keys
 
 
 def parse_timestamp(value: Any) -> int | None:
@@ -210,12 +278,25 @@ def validate_line(raw: bytes) -> ValidEvent | str:
         group_id = _id(obj, "group_id", "groupId")
         if group_id is None:
             return "missing_group_id"
+    exact: dict[str, Any] | None = None  # the line with its numbers as written, decoded only when needed
     if event_type == "track":
-        mrr_cents = properties.get("mrr_cents")
-        if event in SUBSCRIPTION_EVENTS and not (_is_json_integer(mrr_cents) and mrr_cents >= 0):
-            return "invalid_mrr_cents"
+        if event in SUBSCRIPTION_EVENTS:
+            mrr_cents = properties.get("mrr_cents")
+            if isinstance(mrr_cents, float):  # 1e2 is 100 cents, 100.0 is not an integer
+                exact = _clean(EXACT_DECODER.decode(text))
+                mrr_cents = exact["properties"]["mrr_cents"]
+            if not (_is_json_integer(mrr_cents) or isinstance(mrr_cents, Decimal)):
+                return "invalid_mrr_cents"
+            if not MRR_CENTS_RE.fullmatch(_number_text(mrr_cents)):
+                return "invalid_mrr_cents"
+            properties = {**properties, "mrr_cents": int(mrr_cents)}
         if event == "feature_used" and not _is_nonempty_str(properties.get("feature")):
             return "missing_feature"
+    keys = _indexed_keys(obj, event_type, event)
+    if any(key is not None and not isinstance(key, str) for key in keys):  # a number or more: as written
+        keys = _indexed_keys(exact or _clean(EXACT_DECODER.decode(text)), event_type, event)
+    if any(_too_long(key) for key in keys):
+        return "id_too_long"
     return ValidEvent(message_id, event_type, event, user_id, anonymous_id, previous_id, group_id, epoch_us,
                       properties, context)
 

@@ -145,12 +145,31 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
         (sub("x", "u1", T, "changed", 1000.0), "invalid_mrr_cents"),
         (sub("x", "u1", T, "changed", "1000"), "invalid_mrr_cents"),
         (sub("x", "u1", T, "changed", True), "invalid_mrr_cents"),
+        (sub("x", "u1", T, "changed", 10**15), "invalid_mrr_cents"),  # 16 digits
+        (json.dumps(sub("x", "u1", T, "changed", 0)).replace('"mrr_cents": 0', '"mrr_cents": 1e15'),
+         "invalid_mrr_cents"),  # 1e15 is 16 digits as an integer
         (sub("x", "u1", T, "cancelled", None), "invalid_mrr_cents"),
         (with_(sub("x", "u1", T, "cancelled", 0), properties="0"), "invalid_mrr_cents"),
         (track("x", "u1", T, "feature_used"), "missing_feature"),
         (track("x", "u1", T, "feature_used", feature=""), "missing_feature"),
         (track("x", "u1", T, "feature_used", feature=3), "missing_feature"),
+        # rule 15: an indexed id or key over 1,000 bytes of UTF-8 (the valid lines below carry 1,000 exactly)
+        (with_(OK_TRACK, message_id="m" * 1001), "id_too_long"),
+        (with_(OK_TRACK, userId="\U0001f600" * 251), "id_too_long"),  # 251 characters, 1,004 bytes
+        (with_(OK_TRACK, user_id=None, anonymous_id="a" * 1001), "id_too_long"),
+        (with_(OK_TRACK, type="alias", previousId="p" * 1001), "id_too_long"),
+        (with_(OK_TRACK, type="group", group_id="\u00e9" * 501), "id_too_long"),  # 1,002 bytes
+        (track("x", "u1", T, "feature_used", feature="f" * 1001), "id_too_long"),
+        (sub("x", "u1", T, "started", 1) | {"properties": {"plan": "p" * 1001, "mrr_cents": 1}}, "id_too_long"),
+        (track("x", "u1", T, "page_viewed", document_id="d" * 1001), "id_too_long"),
+        (track("x", "u1", T, "page_viewed", document_id=int("9" * 1001)), "id_too_long"),  # a number, as text
+        (track("x", "u1", T, "page_viewed", document_id=["d" * 997]), "id_too_long"),  # ["d…"] is 1,001 bytes
+        (with_(OK_TRACK, context={"platform": "w" * 1001}), "id_too_long"),
+        (track("x", "u1", T, "signed_up", channel="c" * 1001), "id_too_long"),
+        (with_(track("x", "u1", T, "signed_up"), context={"campaign": {"source": "s" * 1001}}), "id_too_long"),
         # several faults: the first rule in order names the reason
+        (with_(OK_TRACK, user_id="u" * 1001, timestamp="bad"), "invalid_timestamp"),
+        (track("x", "u" * 1001, T, "feature_used"), "missing_feature"),
         (with_(without(OK_TRACK, "user_id"), timestamp="bad"), "missing_user_id"),
         (with_(without(OK_TRACK, "user_id"), type="page_view"), "unknown_type"),
         (with_(OK_TRACK, type="alias"), "incomplete_alias"),  # alias needs previousId
@@ -161,12 +180,22 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
         # valid lines
         (identify("ok-identify-event", "u1", T, event=""), None),  # event is only checked on track
         (sub("ok-cancel", "u1", T, "cancelled", 0), None),
+        (sub("ok-max-mrr", "u1", T, "changed", 10**15 - 1), None),  # 15 digits
+        ('{"message_id": "ok-exp-mrr", "type": "track", "event": "subscription_started", "user_id": "u1", '
+         '"timestamp": "2024-03-01T10:00:00Z", "properties": {"plan": "pro", "mrr_cents": 1.5e2}}', None),  # 150
         (track("ok-feature", "u1", T, "feature_used", feature="export"), None),
         (track("ok-unicode", "u\u00e9", "2024-03-01T10:00:00.5-03:30", "page_viewed"), None),
         (with_(OK_TRACK, message_id="ok-anon", user_id=None, anonymousId="a"), None),  # an anonymous id suffices
         (with_(OK_TRACK, message_id="ok-alias", type="alias", previous_id="p"), None),
         (with_(OK_TRACK, message_id="ok-group", type="group", group_id="acme"), None),
         (with_(OK_TRACK, message_id="ok-page", type="page", event=""), None),  # event is only checked on track
+        # ids and keys of 1,000 bytes exactly; long members the warehouse does not index on that call
+        (with_(track("ok-long-" + "k" * 992, "\U0001f600" * 250, T, "feature_used", feature="f" * 1000),
+               anonymousId="\u00e9" * 500, context={"platform": "w" * 1000}), None),
+        (with_(OK_TRACK, message_id="ok-long-ids", type="alias", previousId="p" * 1000, groupId="g" * 1001), None),
+        (with_(OK_TRACK, message_id="ok-long-group", type="group", groupId="g" * 1000, previousId="p" * 1001), None),
+        (track("ok-long-keys", "u1", T, "page_viewed", feature="f" * 1001, plan="p" * 1001, channel="c" * 1001,
+               document_id="d" * 1000, session_id="s" * 5000), None),
     ]
     write_landing(tmp_path, "2024-03-01.jsonl", [line for line, _ in lines])
 
@@ -179,15 +208,23 @@ def test_every_quarantine_reason_in_rule_order(tmp_path: Path) -> None:
         "ok-identify",
         "ok-identify-event",
         "ok-cancel",
+        "ok-max-mrr",
+        "ok-exp-mrr",
         "ok-feature",
         "ok-unicode",
         "ok-anon",
         "ok-alias",
         "ok-group",
         "ok-page",
+        "ok-long-" + "k" * 992,
+        "ok-long-ids",
+        "ok-long-group",
+        "ok-long-keys",
     ]
-    assert result.events["event"].tolist()[-4:] == ["page_viewed", None, None, "page_viewed"]
-    assert result.events["user_id"].tolist()[-4:] == [None, "u1", "u1", "u1"]  # "a" is no user id: nobody
+    assert result.events["event"].tolist()[-8:-4] == ["page_viewed", None, None, "page_viewed"]
+    assert result.events["user_id"].tolist()[-8:-4] == [None, "u1", "u1", "u1"]  # "a" is no user id: nobody
+    assert result.events["sent_user_id"].tolist()[-4] == "\U0001f600" * 250
+    assert result.events["properties"].tolist()[4]["mrr_cents"] == 150  # 1.5e2 is an integer amount
     assert result.duplicates == 0
     assert result.lines == len(lines) == len(result.events) + len(result.quarantined)
 
@@ -668,12 +705,13 @@ def test_mrr_matches_brute_force_on_random_subscriptions(tmp_path: Path) -> None
 
 
 def test_mrr_is_exact_for_huge_amounts(tmp_path: Path) -> None:
-    write_landing(tmp_path, "a.jsonl", [sub("1", "u1", T, "started", 2**70 + 1), sub("2", "u2", T, "started", 3)])
+    # the largest amount rule 13 accepts (15 digits); 12 times the sum is beyond a float's 53 bits
+    write_landing(tmp_path, "a.jsonl", [sub("1", "u1", T, "started", 10**15 - 1), sub("2", "u2", T, "started", 3)])
 
     mrr = mrr_monthly(read_landing(tmp_path).events)
 
-    assert mrr["mrr"].tolist() == [Decimal("11805916207174113034.28")]
-    assert mrr["arr"].tolist() == [Decimal(12 * (2**70 + 4)) / 100]
+    assert mrr["mrr"].tolist() == [Decimal("10000000000000.02")]
+    assert mrr["arr"].tolist() == [Decimal("120000000000000.24")]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -56,47 +56,81 @@ typed as (
     from fields
 ),
 
+-- the longest id or key that core indexes (b-tree entries hold ~2,700 bytes, some indexes two such keys), in
+-- UTF-8 bytes, as core reads it: an id, or the member as text (`->>`) where core keys rows by it
+keyed as (
+    select
+        *,
+        greatest(
+            octet_length(message_id),
+            octet_length(user_id),
+            octet_length(anonymous_id),
+            case when call_type = 'alias' then octet_length(previous_id) end,
+            case when call_type = 'group' then octet_length(group_id) end,
+            octet_length(properties ->> 'document_id'),
+            octet_length(payload -> 'context' ->> 'platform'),
+            case
+                when call_type = 'track' and event_text = 'feature_used' then octet_length(properties ->> 'feature')
+            end,
+            case
+                when
+                    call_type = 'track'
+                    and event_text in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                    then octet_length(properties ->> 'plan')
+            end,
+            case
+                when call_type = 'track' and event_text = 'signed_up' then greatest(
+                        octet_length(properties ->> 'channel'),
+                        octet_length(payload -> 'context' -> 'campaign' ->> 'source')
+                    )
+            end
+        ) as longest_key_bytes
+    from typed
+),
+
 -- the first rule a line breaks (in this order) is its quarantine reason
 checked as (
     select
-        typed.*,
+        keyed.*,
         c.reason
-    from typed
+    from keyed
     cross join lateral coalesce(
         case
-            when not typed.is_object then 'not_an_object'
-            when typed.message_id is null then 'missing_message_id'
-            when typed.type_kind = 'null' then 'missing_type'
+            when not keyed.is_object then 'not_an_object'
+            when keyed.message_id is null then 'missing_message_id'
+            when keyed.type_kind = 'null' then 'missing_type'
             when
-                typed.call_type is null
-                or typed.call_type not in ('track', 'identify', 'page', 'screen', 'group', 'alias')
+                keyed.call_type is null
+                or keyed.call_type not in ('track', 'identify', 'page', 'screen', 'group', 'alias')
                 then 'unknown_type'
-            when typed.user_id is null and typed.anonymous_id is null then 'missing_user_id'
-            when typed.timestamp_kind = 'null' then 'missing_timestamp'
+            when keyed.user_id is null and keyed.anonymous_id is null then 'missing_user_id'
+            when keyed.timestamp_kind = 'null' then 'missing_timestamp'
             when
-                typed.timestamp_kind <> 'string' or not staging.is_valid_timestamptz(typed.timestamp_text)
+                keyed.timestamp_kind <> 'string' or not staging.is_valid_timestamptz(keyed.timestamp_text)
                 then 'invalid_timestamp'
-            when typed.call_type = 'track' and (typed.event_kind <> 'string' or typed.event_text = '')
+            when keyed.call_type = 'track' and (keyed.event_kind <> 'string' or keyed.event_text = '')
                 then 'missing_event'
-            when typed.call_type = 'alias' and (typed.user_id is null or typed.previous_id is null)
+            when keyed.call_type = 'alias' and (keyed.user_id is null or keyed.previous_id is null)
                 then 'incomplete_alias'
-            when typed.call_type = 'group' and typed.group_id is null then 'missing_group_id'
+            when keyed.call_type = 'group' and keyed.group_id is null then 'missing_group_id'
             when
-                typed.call_type = 'track'
-                and typed.event_text in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                keyed.call_type = 'track'
+                and keyed.event_text in ('subscription_started', 'subscription_changed', 'subscription_cancelled')
                 and (
-                    coalesce(jsonb_typeof(typed.properties -> 'mrr_cents'), 'null') <> 'number'
-                    or typed.properties ->> 'mrr_cents' !~ '^\d{1,15}$'
+                    coalesce(jsonb_typeof(keyed.properties -> 'mrr_cents'), 'null') <> 'number'
+                    or keyed.properties ->> 'mrr_cents' !~ '^\d{1,15}$'
                 )
                 then 'invalid_mrr_cents'
             when
-                typed.call_type = 'track'
-                and typed.event_text = 'feature_used'
+                keyed.call_type = 'track'
+                and keyed.event_text = 'feature_used'
                 and (
-                    coalesce(jsonb_typeof(typed.properties -> 'feature'), 'null') <> 'string'
-                    or typed.properties ->> 'feature' = ''
+                    coalesce(jsonb_typeof(keyed.properties -> 'feature'), 'null') <> 'string'
+                    or keyed.properties ->> 'feature' = ''
                 )
                 then 'missing_feature'
+            -- at most 1,000 bytes each: two such keys and the entry's overhead stay well below the b-tree limit
+            when keyed.longest_key_bytes > 1000 then 'id_too_long'
         end
     ) as c (reason)
 ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -272,3 +273,90 @@ def test_the_first_copy_loaded_wins_within_a_batch_and_across_runs(warehouse_db,
         quarantined = conn.execute("select line_no, reason, detail is not null, raw_line from staging.quarantine"
                                    ).fetchall()
     assert quarantined == [(4, "invalid_json", True, "{not json")]
+
+
+def long_key(seed: int, chars: int = 250) -> str:
+    """Non-repeating text of four-byte characters (250 = 1,000 bytes of UTF-8, rule 15's limit): b-tree entries
+    cannot compress it, so it is the widest an accepted id or key can be."""
+    rng = random.Random(seed)
+    return "".join(chr(rng.randrange(0x10000, 0x110000)) for _ in range(chars))
+
+
+def test_ids_and_keys_over_the_limit_are_quarantined_and_every_run_succeeds(warehouse_db, landing_dir):
+    day, ts = "2026-01-10", "2026-01-10T10:00:00Z"
+    person, anonymous, feature, document, platform = (long_key(n) for n in range(1, 6))
+    account, previous, plan, channel, source = (long_key(n) for n in range(6, 11))
+    second_person = long_key(11)
+    over = long_key(99, 251)  # 1,004 bytes
+
+    def call(mid: str, kind: str, **fields) -> dict:
+        return {"messageId": mid, "type": kind, "timestamp": ts, **fields}
+
+    lines = [
+        # every id and key at 1,000 bytes, two of them in the widest indexes: (user_id, feature),
+        # (source_id, target_id), (account_id, user_id), (activity_date, platform), (signup_month, channel)
+        (track("ok-1", "ana", ts), None),
+        (call(long_key(12), "track", event="feature_used", userId=person, anonymousId=anonymous,
+              properties={"feature": feature, "document_id": document}, context={"platform": platform}), None),
+        (call("ok-group", "group", userId=person, groupId=account), None),
+        (call("ok-alias", "alias", userId=person, previousId=previous), None),
+        (call("ok-sub", "track", event="subscription_started", userId=person,
+              properties={"plan": plan, "mrr_cents": 4900}), None),
+        (call("ok-signup", "track", event="signed_up", userId=person, properties={"channel": channel}), None),
+        (call("ok-signup-2", "track", event="signed_up", userId=second_person,
+              context={"campaign": {"source": source}}), None),
+        # one byte or character over, one field at a time
+        (track("m" * 1001, "ana", ts), "id_too_long"),
+        (track("q-user", over, ts), "id_too_long"),
+        (call("q-anonymous", "page", anonymousId="a" * 1001), "id_too_long"),
+        (call("q-previous", "alias", userId="ana", previousId=over), "id_too_long"),
+        (call("q-group", "group", userId="ana", groupId="g" * 1001), "id_too_long"),
+        (track("q-feature", "ana", ts, "feature_used", feature=over), "id_too_long"),
+        (track("q-plan", "ana", ts, "subscription_changed", plan="p" * 1001, mrr_cents=100), "id_too_long"),
+        (track("q-document", "ana", ts, document_id=over), "id_too_long"),
+        (call("q-platform", "screen", userId="ana", context={"platform": "w" * 1001}), "id_too_long"),
+        (track("q-channel", "ana", ts, "signed_up", channel=over), "id_too_long"),
+        (call("q-source", "track", event="signed_up", userId="ana", context={"campaign": {"source": over}}),
+         "id_too_long"),
+        (track("q-huge", long_key(98, 800), ts), "id_too_long"),  # 3,200 bytes: beyond any b-tree entry
+        (track("ok-2", "bob", ts, "feature_used", feature="export"), None),
+    ]
+    write_events(landing_dir / f"events_{day}.jsonl.gz", [line for line, _ in lines])
+
+    run_pipeline(warehouse_db, landing_dir, "first")
+    landed = assert_matches_reference(warehouse_db, landing_dir)
+
+    expected = [(n, reason) for n, (_, reason) in enumerate(lines, start=1) if reason]
+    with psycopg.connect(warehouse_db) as conn:
+        quarantined = conn.execute("select line_no, reason from staging.quarantine order by line_no").fetchall()
+        staged_files = conn.execute("select valid_events, quarantined, duplicates from staging.staged_files"
+                                    ).fetchall()
+        links = dict(conn.execute("select source_id, target_id from core.identity_links").fetchall())
+        plans = conn.execute("select plan from core.dim_plans").fetchall()
+        features = conn.execute("select feature from core.dim_features order by feature").fetchall()
+        members = conn.execute("select account_id, user_id from core.account_members").fetchall()
+        documents = conn.execute("select document_id, first_user_id from core.dim_documents").fetchall()
+        platforms = conn.execute("select platform from core.agg_platform_daily_activity order by platform"
+                                 ).fetchall()
+        channels = dict(conn.execute("select user_id, acquisition_channel from core.dim_users"
+                                     " where signup_date is not null").fetchall())
+    assert quarantined == expected == [(n, "id_too_long") for n in range(8, 20)]
+    assert staged_files == [(8, 12, 0)]
+    assert len(landed.quarantined) == 12
+    assert links == {anonymous: person, previous: person}
+    assert plans == [(plan,)]
+    assert features == sorted([("export",), (feature,)])
+    assert members == [(account, person)]
+    assert documents == [(document, person)]
+    # the person's main platform is the long one; ana's and bob's is web; the second person has none
+    assert platforms == sorted([("web",), (platform,), ("unknown",)])
+    assert channels == {person: channel, second_person: source}
+
+    # later runs succeed: one with a new file, one with nothing new
+    write_events(landing_dir / "events_2026-01-11.jsonl.gz", [track("ok-3", person, "2026-01-11T10:00:00Z")])
+    run_pipeline(warehouse_db, landing_dir, "second")
+    run_pipeline(warehouse_db, landing_dir, "third")
+    assert_matches_reference(warehouse_db, landing_dir)
+    with psycopg.connect(warehouse_db) as conn:
+        runs = conn.execute("select count(*) from core.fact_events").fetchone()[0]
+    assert runs == 9
