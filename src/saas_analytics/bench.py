@@ -19,6 +19,8 @@ from saas_analytics.config import get_settings
 from saas_analytics.simulator import SimulationConfig, simulate
 
 BENCH_DB = "saas_bench"
+# each line one untouched CSV field: no byte of JSON text is \x01 or \x02
+BARE_COPY_SQL = "copy bench_baseline (payload) from stdin with (format csv, delimiter e'\\x02', quote e'\\x01')"
 
 
 def build_day_file(path: Path, events: int, malformed_every: int = 0) -> int:
@@ -48,8 +50,7 @@ def bare_copy(conninfo: str, path: Path, threaded: bool = False) -> float:
         conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy(
-            "copy bench_baseline (payload) from stdin with (format csv, delimiter e'\\x02', quote e'\\x01')",
-            writer=QueuedLibpqWriter(cur) if threaded else None,
+            BARE_COPY_SQL, writer=QueuedLibpqWriter(cur) if threaded else None,
         ) as copy, gzip.open(path, "rb") as fh:
             while chunk := fh.read(loader.BLOCK_BYTES):
                 copy.write(chunk)
