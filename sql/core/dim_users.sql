@@ -10,7 +10,7 @@ where users.user_id = lost.user_id;
 
 insert into core.dim_users (
     user_id, signup_at, signup_date, acquisition_channel, first_seen_at, last_seen_at,
-    company, country, email_domain, traits_updated_at, first_platform
+    company, country, email_domain, traits_updated_at, first_platform, first_platform_at
 )
 
 with
@@ -118,7 +118,8 @@ first_platform_at as (
 first_platforms as (
     select distinct on (batch.user_id)
         batch.user_id,
-        batch.platform as first_platform
+        batch.platform as first_platform,
+        batch.event_at as first_platform_at
     from batch
     inner join first_platform_at
         on batch.user_id = first_platform_at.user_id and batch.event_at = first_platform_at.event_at
@@ -138,7 +139,8 @@ final as (
         identifies.country,
         identifies.email_domain,
         identifies.traits_updated_at,
-        first_platforms.first_platform
+        first_platforms.first_platform,
+        first_platforms.first_platform_at
     from seen
     left join signups on seen.user_id = signups.user_id
     left join identifies on seen.user_id = identifies.user_id
@@ -147,7 +149,8 @@ final as (
 
 select * from final
 
--- late events can move a signup earlier; newer identifies replace older traits
+-- late events can move a signup earlier; a newer identify replaces all three traits (the latest identify's
+-- traits, a trait it leaves out included); an earlier event with a platform replaces the first platform
 on conflict (user_id) do update set
     signup_at = case
         when dim_users.signup_at is null or excluded.signup_at < dim_users.signup_at then excluded.signup_at
@@ -166,23 +169,24 @@ on conflict (user_id) do update set
     last_seen_at = greatest(dim_users.last_seen_at, excluded.last_seen_at),
     company = case
         when excluded.traits_updated_at >= coalesce(dim_users.traits_updated_at, '-infinity')
-            then coalesce(excluded.company, dim_users.company)
-        else coalesce(dim_users.company, excluded.company)
+            then excluded.company
+        else dim_users.company
     end,
     country = case
         when excluded.traits_updated_at >= coalesce(dim_users.traits_updated_at, '-infinity')
-            then coalesce(excluded.country, dim_users.country)
-        else coalesce(dim_users.country, excluded.country)
+            then excluded.country
+        else dim_users.country
     end,
     email_domain = case
         when excluded.traits_updated_at >= coalesce(dim_users.traits_updated_at, '-infinity')
-            then coalesce(excluded.email_domain, dim_users.email_domain)
-        else coalesce(dim_users.email_domain, excluded.email_domain)
+            then excluded.email_domain
+        else dim_users.email_domain
     end,
     traits_updated_at = greatest(dim_users.traits_updated_at, excluded.traits_updated_at),
     first_platform = case
-        when excluded.first_seen_at < dim_users.first_seen_at
-            then coalesce(excluded.first_platform, dim_users.first_platform)
-        else coalesce(dim_users.first_platform, excluded.first_platform)
+        when excluded.first_platform_at < coalesce(dim_users.first_platform_at, 'infinity')
+            then excluded.first_platform
+        else dim_users.first_platform
     end,
+    first_platform_at = least(dim_users.first_platform_at, excluded.first_platform_at),
     updated_at = now();
