@@ -110,11 +110,22 @@ def relative_name(landing_dir: Path, path: Path) -> str:
 
 
 def landing_files(landing_dir: Path) -> list[Path]:
-    """Every landing file at any depth (folders starting with . or _ skipped), in load order: by relative path."""
+    """Every landing file at any depth (folders starting with . or _ skipped), in load order: by relative path.
+
+    Symlinked folders are followed (a bucket mounted or linked into the landing folder); a folder reached a second
+    time (a link back up the tree, or two links to one place) is read only where the walk, in name order, first
+    reaches it.
+    """
     landing_dir = Path(landing_dir)
     found = []
-    for folder, subfolders, names in os.walk(landing_dir):
-        subfolders[:] = [d for d in subfolders if not d.startswith(IGNORED_PREFIXES)]
+    visited: set[str] = set()
+    for folder, subfolders, names in os.walk(landing_dir, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in visited:
+            subfolders[:] = []
+            continue
+        visited.add(real)
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(IGNORED_PREFIXES))
         found += [Path(folder) / name for name in names if is_landing_name(name)]
     return sorted((p for p in found if p.is_file()), key=lambda p: relative_name(landing_dir, p))
 

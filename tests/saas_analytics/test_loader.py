@@ -104,6 +104,23 @@ def test_landing_discovery_is_recursive_with_relative_paths(warehouse_db, landin
     assert all(f.status == "loaded" for f in report.files)
 
 
+def test_symlinked_folders_are_followed_once_and_loops_end(warehouse_db, landing_dir, tmp_path):
+    bucket = tmp_path / "bucket" / "day=1"
+    bucket.mkdir(parents=True)
+    write_lines(bucket / "part-0.jsonl.gz", [json.dumps(event(1)).encode()])
+    (landing_dir / "own").mkdir()
+    write_lines(landing_dir / "own" / "a.jsonl.gz", [json.dumps(event(2)).encode()])
+    (landing_dir / "mounted").symlink_to(tmp_path / "bucket", target_is_directory=True)  # a bucket linked in
+    (landing_dir / "own" / "up").symlink_to(landing_dir, target_is_directory=True)  # a loop back to the root
+    (landing_dir / "zz-again").symlink_to(tmp_path / "bucket", target_is_directory=True)  # the same folder twice
+
+    report = loader.load_landing(warehouse_db, landing_dir)
+
+    assert [(f.file_name, f.status) for f in report.files] == [
+        ("mounted/day=1/part-0.jsonl.gz", "loaded"), ("own/a.jsonl.gz", "loaded")]
+    assert scalar(warehouse_db, "select count(*) from raw.events") == 2
+
+
 def test_a_landing_folder_with_nothing_new_is_a_successful_run(warehouse_db, landing_dir):
     said: list[str] = []
     report = loader.load_landing(warehouse_db, landing_dir, progress=said.append)
