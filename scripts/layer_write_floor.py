@@ -31,7 +31,7 @@ import psycopg
 from proc_cpu import proc_cpu
 from psycopg import sql
 
-from saas_analytics import bench, loader, warehouse
+from saas_analytics import bench, warehouse
 from saas_analytics.config import get_settings
 
 # (layer table, the order a run writes its rows in)
@@ -56,17 +56,12 @@ def dump_lines(conninfo: str, path: Path) -> int:
 
 
 def timed_copy_cpu(conninfo: str, path: Path) -> tuple[float, float]:
-    """(wall, backend CPU) seconds of a bare COPY of `path` into a fresh one-column jsonb table."""
+    """(wall, backend CPU) seconds of a bare COPY of `path` into a fresh one-column jsonb table (`make bench`'s)."""
     with psycopg.connect(conninfo) as conn:
         pid = conn.execute("select pg_backend_pid()").fetchone()[0]
-        conn.execute("drop table if exists bench_baseline")
-        conn.execute("create table bench_baseline (payload jsonb)")
-        conn.commit()
+        bench.new_baseline(conn)
         cpu, started = proc_cpu(pid).own, time.perf_counter()
-        with conn.cursor() as cur, cur.copy(bench.BARE_COPY_SQL) as copy, gzip.open(path, "rb") as fh:
-            while block := fh.read(loader.BLOCK_BYTES):
-                copy.write(block)
-        conn.commit()
+        bench.copy_baseline(conn, path)
         wall, used = time.perf_counter() - started, proc_cpu(pid).own - cpu
         conn.execute("drop table bench_baseline")
         conn.commit()

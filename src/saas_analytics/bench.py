@@ -42,19 +42,29 @@ def build_day_file(path: Path, events: int, malformed_every: int = 0) -> int:
     return events
 
 
+def new_baseline(conn: psycopg.Connection) -> None:
+    """An empty one-column jsonb table `bench_baseline` (committed), the target of the baseline COPY."""
+    conn.execute("drop table if exists bench_baseline")
+    conn.execute("create table bench_baseline (payload jsonb)")
+    conn.commit()
+
+
+def copy_baseline(conn: psycopg.Connection, path: Path, threaded: bool = False) -> None:
+    """The baseline: the file's bytes straight into COPY of `bench_baseline`, committed."""
+    with conn.cursor() as cur, cur.copy(
+        BARE_COPY_SQL, writer=QueuedLibpqWriter(cur) if threaded else None,
+    ) as copy, gzip.open(path, "rb") as fh:
+        while chunk := fh.read(loader.BLOCK_BYTES):
+            copy.write(chunk)
+    conn.commit()
+
+
 def bare_copy(conninfo: str, path: Path, threaded: bool = False) -> float:
     """Seconds for the baseline: the file's bytes straight into COPY of a one-column jsonb table."""
     with psycopg.connect(conninfo) as conn:
-        conn.execute("drop table if exists bench_baseline")
-        conn.execute("create table bench_baseline (payload jsonb)")
-        conn.commit()
+        new_baseline(conn)
         started = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
-            BARE_COPY_SQL, writer=QueuedLibpqWriter(cur) if threaded else None,
-        ) as copy, gzip.open(path, "rb") as fh:
-            while chunk := fh.read(loader.BLOCK_BYTES):
-                copy.write(chunk)
-        conn.commit()
+        copy_baseline(conn, path, threaded)
         return time.perf_counter() - started
 
 
